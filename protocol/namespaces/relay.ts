@@ -1,0 +1,103 @@
+import { z } from "zod";
+import type { ClientEventMap, NoInterServerEvents } from "../define.js";
+import type { ErrorBody } from "../errors.js";
+import type { Attachment } from "../shared.js";
+
+/**
+ * `/relay`: the CLI (or a runner worker) publishes one live session. Replaces legacy `/ws/sessions`
+ * (legacy-protocol.md section 2). Event name = legacy `type`; payload = the legacy frame without `type`.
+ */
+
+export const RegisterSchema = z.object({
+  sessionId: z.string().optional(),
+  cwd: z.string().optional(),
+  ephemeral: z.boolean().optional(),
+  collabMode: z.boolean().optional(),
+  sessionName: z.string().nullable().optional(),
+});
+
+export const PublishEventSchema = z.object({
+  /** Sent by legacy clients, ignored: the connection's registration names the session. */
+  sessionId: z.string().optional(),
+  /** Required from legacy clients; native clients may omit it (the socket is the credential). */
+  token: z.string().optional(),
+  /** Opaque agent event; may be absent. */
+  event: z.unknown().optional(),
+  /** Client counter, acknowledged cumulatively by `event_ack`. */
+  seq: z.number().optional(),
+});
+
+export const SessionEndSchema = z.object({
+  sessionId: z.string().optional(),
+  token: z.string().optional(),
+});
+
+/** Forwarded verbatim to viewers, so unknown keys are kept. */
+export const ExecResultSchema = z.looseObject({
+  id: z.string(),
+  ok: z.boolean(),
+  command: z.string(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+});
+
+export const relayClientSchemas = {
+  register: RegisterSchema,
+  event: PublishEventSchema,
+  session_end: SessionEndSchema,
+  exec_result: ExecResultSchema,
+} as const;
+
+export interface Registered {
+  sessionId: string;
+  /** 64 hex chars; legacy clients echo it on every `event`. */
+  token: string;
+  shareUrl: string;
+  isEphemeral: boolean;
+  collabMode: boolean;
+}
+
+interface RelayReplies {
+  register: Registered;
+  /** The viewer-side `seq` the event was published under (absent for a duplicate). */
+  event: { seq?: number };
+}
+
+export type RelayClientToServer = ClientEventMap<typeof relayClientSchemas, RelayReplies>;
+
+export interface RelayServerToClient {
+  /** Reply to `register` for clients that send it without an ack (and for the legacy bridge). */
+  registered: (payload: Registered) => void;
+  event_ack: (payload: { sessionId: string; seq: number }) => void;
+  error: (payload: ErrorBody) => void;
+  /** A viewer joined and asked for fresh state. */
+  connected: (payload: Record<never, never>) => void;
+  input: (payload: { text: string; attachments: Attachment[]; client?: string; deliverAs?: "steer" | "followUp" }) => void;
+  model_set: (payload: { provider: string; modelId: string }) => void;
+  /** Verbatim viewer `exec` frame without `type`. */
+  exec: (payload: { id: string; command: string } & Record<string, unknown>) => void;
+  session_expired: (payload: { sessionId: string }) => void;
+}
+
+export type RelayInterServer = NoInterServerEvents;
+
+/** Handshake `auth` of `/relay`. */
+export const RelayAuthSchema = z.object({
+  apiKey: z.string().min(1),
+  protocolVersion: z.string().optional(),
+  clientVersion: z.string().optional(),
+});
+
+export interface RelaySocketData {
+  userId: string;
+  userName: string;
+  protocolVersion: string;
+  clientVersion: string | null;
+  /** Set by `register`; cleared by `session_end`. */
+  sessionId: string | null;
+  token: string | null;
+  /** Registration generation in shared state: only the current one may tear the session down. */
+  generation: number;
+  /** Cumulative high-water mark of the client's `seq`. */
+  lastAckedSeq: number;
+}

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import type { ClientEventMap, NoInterServerEvents } from "../define.js";
+import type { ErrorBody } from "../errors.js";
+import type { DisconnectReason, SessionEventFrame } from "../shared.js";
+
+/**
+ * `/viewer`: a browser watches and drives one session. Replaces legacy `/ws/sessions/:id`
+ * (legacy-protocol.md section 3). The session id and an optional resume point come in the handshake.
+ */
+
+export const ViewerAuthSchema = z.object({
+  sessionId: z.string().min(1),
+  /** Resume point: the last `seq` this viewer rendered. */
+  lastSeq: z.number().int().nonnegative().optional(),
+  /** For tools; browsers authenticate with the session cookie. */
+  apiKey: z.string().min(1).optional(),
+  protocolVersion: z.string().optional(),
+  clientVersion: z.string().optional(),
+});
+
+const Empty = z.object({});
+
+export const InputSchema = z.object({
+  text: z.string(),
+  /** Normalised by the relay (legacy 3.2): entries are filtered and stripped, never rejected. */
+  attachments: z.array(z.unknown()).optional(),
+  client: z.unknown().optional(),
+  deliverAs: z.unknown().optional(),
+});
+
+export const ModelSetSchema = z.object({ provider: z.string(), modelId: z.string() });
+
+/** Forwarded verbatim to the CLI, command-specific arguments included. */
+export const ExecSchema = z.looseObject({ id: z.string(), command: z.string() });
+
+export const viewerClientSchemas = {
+  resync: Empty,
+  connected: Empty,
+  input: InputSchema,
+  model_set: ModelSetSchema,
+  exec: ExecSchema,
+} as const;
+
+export type ViewerClientToServer = ClientEventMap<typeof viewerClientSchemas, Record<never, never>>;
+
+export interface ViewerConnected {
+  sessionId: string;
+  /** Live sessions: the session's current `seq`. */
+  lastSeq?: number;
+  isActive?: boolean;
+  lastHeartbeatAt?: string | null;
+  sessionName?: string | null;
+  /** The session is not live: a snapshot follows, then `disconnected`. */
+  replayOnly?: true;
+  /**
+   * Set when the handshake's `lastSeq` was honoured: the events after it follow as `event`s (then live
+   * events). Absent when the log no longer reached back: a fresh snapshot follows instead.
+   */
+  resumedFrom?: number;
+}
+
+export interface RunnerSessionFrame {
+  runnerId: string;
+  sessionId: string;
+  message?: string;
+}
+
+export interface ViewerServerToClient {
+  connected: (payload: ViewerConnected) => void;
+  event: (payload: SessionEventFrame) => void;
+  exec_result: (payload: { id: string; ok: boolean; command: string } & Record<string, unknown>) => void;
+  session_ready: (payload: RunnerSessionFrame) => void;
+  session_error: (payload: RunnerSessionFrame) => void;
+  session_killed: (payload: RunnerSessionFrame) => void;
+  disconnected: (payload: { reason: DisconnectReason }) => void;
+  error: (payload: ErrorBody) => void;
+}
+
+export type ViewerInterServer = NoInterServerEvents;
+
+export interface ViewerSocketData {
+  userId: string;
+  userName: string;
+  protocolVersion: string;
+  clientVersion: string | null;
+  sessionId: string;
+  lastSeq: number | null;
+}

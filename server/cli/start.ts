@@ -1,0 +1,26 @@
+import type { RelayConfig } from "../config.js";
+import { createRelayServer } from "../relay-server.js";
+
+/** `pizzapi-relay start`: one node until SIGTERM/SIGINT, then a graceful stop. */
+export async function runStart(config: RelayConfig): Promise<void> {
+  const relay = await createRelayServer(config);
+  process.on("unhandledRejection", (err) => relay.log.error({ err }, "unhandled rejection"));
+  await relay.start();
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) return;
+    signalled = true;
+    relay.log.info({ signal }, "shutdown requested");
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000);
+    force.unref();
+    relay.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        relay.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}

@@ -1,0 +1,100 @@
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration from the environment. Every variable is listed in README.md ("Configuration"); the
+ * legacy names keep their legacy meaning and defaults (legacy-protocol.md sections 2.9 and 8).
+ */
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const ADAPTERS = ["redis-streams", "redis", "redis-sharded"] as const;
+export type AdapterKind = (typeof ADAPTERS)[number];
+
+const EnvSchema = z.object({
+  PORT: int(3000, 0),
+  PIZZAPI_HOST: z.string().default("0.0.0.0"),
+  PIZZAPI_BASE_URL: z.string().url().default("http://localhost:5173"),
+  PIZZAPI_REDIS_URL: z.string().optional(),
+  PIZZAPI_SIO_ADAPTER: z.enum(ADAPTERS).default("redis-streams"),
+  PIZZAPI_EPHEMERAL_TTL_MS: int(600_000, 1),
+  PIZZAPI_EPHEMERAL_SWEEP_MS: int(60_000, 10),
+  PIZZAPI_RELAY_EVENT_BUFFER_SIZE: int(1000, 1),
+  PIZZAPI_RELAY_EVENT_TTL_MS: int(86_400_000, 1),
+  PIZZAPI_TRUSTED_ORIGINS: z.string().optional(),
+  PIZZAPI_DATA_DIR: z.string().optional(),
+  PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1),
+  PIZZAPI_RECOVERY_WINDOW_MS: int(120_000, 0),
+  PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
+  PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
+  PIZZAPI_CLI_RECONNECT_GRACE_MS: int(10_000, 0),
+  PIZZAPI_NODE_ID: z.string().optional(),
+});
+
+export interface RelayConfig {
+  port: number;
+  host: string;
+  baseUrl: string;
+  /** null: embedded single-node mode (in-memory state and adapter). */
+  redisUrl: string | null;
+  adapter: AdapterKind;
+  ephemeralTtlMs: number;
+  ephemeralSweepMs: number;
+  eventBufferSize: number;
+  eventTtlMs: number;
+  trustedOrigins: string[];
+  dataDir: string;
+  logLevel: z.infer<typeof EnvSchema>["PIZZAPI_LOG_LEVEL"];
+  loginTtlMs: number;
+  /** Connection state recovery window (redis-streams and embedded modes); 0 disables recovery. */
+  recoveryWindowMs: number;
+  presenceTimeoutMs: number;
+  shutdownGraceMs: number;
+  /** How long a session outlives its CLI's lost connection, waiting for it to come back to any node. */
+  cliReconnectGraceMs: number;
+  nodeId: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const REDIS_OFF = new Set(["", "off", "disabled", "none"]);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`Invalid configuration: ${detail}`);
+  }
+  const e = parsed.data;
+  const redisRaw = e.PIZZAPI_REDIS_URL?.trim();
+  const redisUrl = redisRaw === undefined || REDIS_OFF.has(redisRaw.toLowerCase()) ? null : redisRaw;
+  const baseUrl = e.PIZZAPI_BASE_URL.replace(/\/+$/, "");
+  const trustedOrigins = (e.PIZZAPI_TRUSTED_ORIGINS ?? new URL(baseUrl).origin)
+    .split(",")
+    .map((o) => o.trim().replace(/\/+$/, ""))
+    .filter((o) => o.length > 0);
+  return {
+    port: e.PORT,
+    host: e.PIZZAPI_HOST,
+    baseUrl,
+    redisUrl,
+    adapter: e.PIZZAPI_SIO_ADAPTER,
+    ephemeralTtlMs: e.PIZZAPI_EPHEMERAL_TTL_MS,
+    ephemeralSweepMs: e.PIZZAPI_EPHEMERAL_SWEEP_MS,
+    eventBufferSize: e.PIZZAPI_RELAY_EVENT_BUFFER_SIZE,
+    eventTtlMs: e.PIZZAPI_RELAY_EVENT_TTL_MS,
+    trustedOrigins,
+    dataDir: e.PIZZAPI_DATA_DIR ?? join(homedir(), ".pizzapi-relay"),
+    logLevel: e.PIZZAPI_LOG_LEVEL,
+    loginTtlMs: e.PIZZAPI_LOGIN_TTL_MS,
+    recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS,
+    presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
+    shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,
+    cliReconnectGraceMs: e.PIZZAPI_CLI_RECONNECT_GRACE_MS,
+    nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
+  };
+}

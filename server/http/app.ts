@@ -1,0 +1,111 @@
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { SESSION_COOKIE } from "../auth/authenticate.js";
+import type { RelayConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { SharedState } from "../state/types.js";
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<boolean>;
+}
+
+/**
+ * The REST side of the relay (hono: a small, well-kept router that runs on Node's and Bun's
+ * `node:http` alike). Health, readiness, and the browser login that issues the session cookie.
+ */
+export function createHttpApp(deps: {
+  config: RelayConfig;
+  state: SharedState;
+  log: Logger;
+  readiness: ReadinessCheck[];
+  isDraining: () => boolean;
+}): Hono {
+  const { config, state, log } = deps;
+  const app = new Hono();
+  const secureCookie = config.baseUrl.startsWith("https:");
+
+  app.get("/healthz", (c) => c.json({ ok: true, node: config.nodeId }));
+
+  app.get("/readyz", async (c) => {
+    const results: Record<string, boolean> = {};
+    await Promise.all(
+      deps.readiness.map(async ({ name, check }) => {
+        results[name] = await withTimeout(check(), 1_000).catch(() => false);
+      }),
+    );
+    const draining = deps.isDraining();
+    const ok = !draining && Object.values(results).every(Boolean);
+    return c.json({ ok, draining, checks: results }, ok ? 200 : 503);
+  });
+
+  app.post("/api/auth/session", async (c) => {
+    const key = c.req.header("x-api-key");
+    if (!key) return c.json({ error: "Missing API key (x-api-key header)" }, 401);
+    try {
+      const meta = await state.keys.verify(key);
+      if (!meta) return c.json({ error: "Invalid or expired API key" }, 401);
+      const identity = { userId: meta.userId, userName: meta.userName };
+      const token = await state.logins.create(identity, config.loginTtlMs);
+      setCookie(c, SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: "Lax",
+        secure: secureCookie,
+        path: "/",
+        maxAge: Math.floor(config.loginTtlMs / 1000),
+      });
+      log.info({ userId: identity.userId }, "browser login");
+      return c.json({ ok: true, ...identity });
+    } catch (err) {
+      log.error({ err }, "login failed: auth backend unavailable");
+      return c.json({ error: "Authentication backend unavailable" }, 503);
+    }
+  });
+
+  app.get("/api/auth/session", async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (!token) return c.json({ error: "Unauthorized" }, 401);
+    try {
+      const identity = await state.logins.verify(token);
+      return identity ? c.json({ ok: true, ...identity }) : c.json({ error: "Unauthorized" }, 401);
+    } catch (err) {
+      log.error({ err }, "session lookup failed: auth backend unavailable");
+      return c.json({ error: "Authentication backend unavailable" }, 503);
+    }
+  });
+
+  app.delete("/api/auth/session", async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    try {
+      if (token) await state.logins.delete(token);
+    } catch (err) {
+      log.error({ err }, "logout failed: auth backend unavailable");
+      return c.json({ error: "Authentication backend unavailable" }, 503);
+    }
+    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: secureCookie });
+    return c.json({ ok: true });
+  });
+
+  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.onError((err, c) => {
+    log.error({ err, path: c.req.path }, "request failed");
+    return c.json({ error: "Internal error" }, 500);
+  });
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

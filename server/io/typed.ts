@@ -1,0 +1,40 @@
+import type { Namespace, Server, Socket } from "socket.io";
+import type { NamespaceMaps, NamespaceName } from "../../protocol/index.js";
+
+/** The root server: the default namespace carries nothing, every feature lives in a typed namespace. */
+export type RelayIo = Server<Record<never, never>, Record<never, never>, Record<never, never>, Record<never, never>>;
+
+export type TypedNamespace<N extends NamespaceName> = Namespace<
+  NamespaceMaps[N]["c2s"],
+  NamespaceMaps[N]["s2c"],
+  NamespaceMaps[N]["inter"],
+  NamespaceMaps[N]["data"]
+>;
+
+export type TypedSocket<N extends NamespaceName> = Socket<
+  NamespaceMaps[N]["c2s"],
+  NamespaceMaps[N]["s2c"],
+  NamespaceMaps[N]["inter"],
+  NamespaceMaps[N]["data"]
+>;
+
+/**
+ * Socket.IO types `io.of()` with the root server's generics; every namespace here has its own maps.
+ * This is the one place where that is bridged: the name picks the maps, so a namespace can only be used
+ * with the events its protocol module defines.
+ */
+export function typedNamespace<N extends NamespaceName>(io: RelayIo, name: N): TypedNamespace<N> {
+  return io.of(name) as unknown as TypedNamespace<N>;
+}
+
+/** Room names: every party is addressed through a room, never a node-local socket map (design.md 6). */
+export const rooms = {
+  /** Viewers of a session (/viewer). */
+  session: (sessionId: string) => `session:${sessionId}`,
+  /** The CLI connection currently publishing a session (/relay). */
+  cli: (sessionId: string) => `cli:${sessionId}`,
+  /** A user's hub sockets (/hub). */
+  hubUser: (userId: string) => `hub:user:${userId}`,
+  runner: (runnerId: string) => `runner:${runnerId}`,
+  terminal: (terminalId: string) => `terminal:${terminalId}`,
+} as const;

@@ -1,0 +1,75 @@
+import { failure, relayClientSchemas, RelayAuthSchema } from "../../protocol/index.js";
+import { bindHandlers, type HandlerTable } from "../io/handlers.js";
+import type { RelayContext } from "../sessions/context.js";
+import { endByClient, onCliDisconnect, registerSession } from "../sessions/lifecycle.js";
+import { publishFromCli, tokenMatches } from "../sessions/publish.js";
+import { rooms } from "../io/typed.js";
+import { attachConnection, getConnection } from "../sessions/connection.js";
+import { handshake } from "./middleware.js";
+
+/** `/relay`: the CLI side of a session (legacy `/ws/sessions`, section 2). */
+export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGraceMs: number }): void {
+  const nsp = ctx.relay;
+  nsp.use(
+    handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { identity, protocolVersion, clientVersion }) => {
+      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0 };
+    }),
+  );
+
+  const handlers: HandlerTable<"/relay"> = {
+    register: async (socket, payload, ack) => {
+      let registered;
+      try {
+        registered = await registerSession(ctx, socket, payload);
+      } catch (err) {
+        ctx.log.error({ err }, "register failed: shared state unavailable");
+        const reply = failure("unavailable");
+        if (ack) ack(reply);
+        else socket.emit("error", reply.error);
+        return;
+      }
+      if (ack) ack({ ok: true, ...registered });
+      else socket.emit("registered", registered);
+    },
+    event: async (socket, payload, ack) => {
+      const outcome = await publishFromCli(ctx, socket, payload);
+      if (!ack) return;
+      if (outcome.ok) ack({ ok: true, seq: outcome.seq });
+      else ack(failure(outcome.reason === "invalid_token" ? "invalid_token" : "unavailable"));
+    },
+    session_end: async (socket, payload, ack) => {
+      if (!tokenMatches(socket, payload.token)) {
+        socket.emit("error", { code: "invalid_token", message: "Invalid token" });
+        ack?.(failure("invalid_token"));
+        return;
+      }
+      await endByClient(ctx, socket);
+      ack?.({ ok: true });
+    },
+    exec_result: (socket, payload, ack) => {
+      const sessionId = socket.data.sessionId;
+      if (!sessionId) {
+        ack?.(failure("not_registered"));
+        return;
+      }
+      ctx.viewer.to(rooms.session(sessionId)).emit("exec_result", payload);
+      ack?.({ ok: true });
+    },
+  };
+
+  nsp.on("connection", (socket) => {
+    // Handlers first, before anything async (design.md 6).
+    bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    socket.on("disconnect", (reason) => onCliDisconnect(ctx, socket, reason, options.reconnectGraceMs));
+    if (socket.recovered && socket.data.sessionId && !getConnection(socket)) {
+      // Connection state recovery restored data and rooms; rebuild the node-local part.
+      void ctx.state.sessions.get(socket.data.sessionId).then(
+        (record) => {
+          if (record && record.generation === socket.data.generation) attachConnection(socket, record, ctx.clock);
+        },
+        (err: unknown) => ctx.log.warn({ err }, "could not restore a recovered CLI connection"),
+      );
+    }
+    ctx.log.debug({ socket: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name, recovered: socket.recovered }, "cli connected");
+  });
+}

@@ -1,0 +1,69 @@
+import { viewerClientSchemas, ViewerAuthSchema } from "../../protocol/index.js";
+import { bindHandlers, RequestError, type HandlerTable } from "../io/handlers.js";
+import { rooms, type TypedSocket } from "../io/typed.js";
+import type { RelayContext } from "../sessions/context.js";
+import { normalizeAttachments, normalizeDeliverAs } from "../sessions/normalize.js";
+import type { SessionRecord } from "../state/types.js";
+import { handshake } from "./middleware.js";
+import { joinViewer, sendSnapshot } from "./viewer-join.js";
+
+/** `/viewer`: a browser watching and driving one session (legacy `/ws/sessions/:id`, section 3). */
+export function mountViewerNamespace(ctx: RelayContext): void {
+  const nsp = ctx.viewer;
+  nsp.use(
+    handshake(ctx, "/viewer", ViewerAuthSchema, "browser", (socket, { auth, identity, protocolVersion, clientVersion }) => {
+      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: auth.sessionId, lastSeq: auth.lastSeq ?? null };
+    }),
+  );
+
+  /** The session this viewer may drive: live, the viewer's own, and (for input) in collab mode. */
+  const liveSession = async (socket: TypedSocket<"/viewer">, collab: boolean): Promise<SessionRecord | null> => {
+    const record = await ctx.state.sessions.get(socket.data.sessionId);
+    if (!record || !record.live || record.userId !== socket.data.userId) return null;
+    if (collab && !record.collabMode) throw new RequestError({ code: "forbidden", message: "Collab mode is off for this session" });
+    return record;
+  };
+  const toCli = (socket: TypedSocket<"/viewer">) => ctx.relay.to(rooms.cli(socket.data.sessionId));
+
+  const handlers: HandlerTable<"/viewer"> = {
+    resync: async (socket, _payload, ack) => {
+      const view = await ctx.state.sessions.view(socket.data.sessionId);
+      if (view?.record.live && view.record.userId === socket.data.userId) sendSnapshot(socket, view.snapshot, view.record.seq);
+      ack?.({ ok: true });
+    },
+    connected: async (socket, _payload, ack) => {
+      if (await liveSession(socket, false)) toCli(socket).emit("connected", {});
+      ack?.({ ok: true });
+    },
+    input: async (socket, payload, ack) => {
+      if (await liveSession(socket, true)) {
+        const client = typeof payload.client === "string" ? payload.client : undefined;
+        const deliverAs = normalizeDeliverAs(payload.deliverAs);
+        toCli(socket).emit("input", {
+          text: payload.text,
+          attachments: normalizeAttachments(payload.attachments),
+          ...(client !== undefined ? { client } : {}),
+          ...(deliverAs !== undefined ? { deliverAs } : {}),
+        });
+      }
+      ack?.({ ok: true });
+    },
+    model_set: async (socket, payload, ack) => {
+      if (await liveSession(socket, true)) toCli(socket).emit("model_set", { provider: payload.provider, modelId: payload.modelId });
+      ack?.({ ok: true });
+    },
+    exec: async (socket, payload, ack) => {
+      if (await liveSession(socket, true)) toCli(socket).emit("exec", payload);
+      ack?.({ ok: true });
+    },
+  };
+
+  nsp.on("connection", (socket) => {
+    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    if (socket.recovered) {
+      ctx.log.debug({ socket: socket.id, sessionId: socket.data.sessionId }, "viewer recovered");
+      return;
+    }
+    joinViewer(ctx, socket).catch((err: unknown) => ctx.log.error({ err }, "viewer join failed"));
+  });
+}

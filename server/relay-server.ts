@@ -1,0 +1,131 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import type { RedisClientType } from "redis";
+import { Server } from "socket.io";
+import { HandshakeError } from "../protocol/index.js";
+import { createClusterAdapter, redisClient, supportsRecovery, type AdapterFactory } from "./adapters.js";
+import type { RelayConfig } from "./config.js";
+import { createHttpApp, type ReadinessCheck } from "./http/app.js";
+import { typedNamespace, type RelayIo } from "./io/typed.js";
+import { createLogger, type Logger } from "./logger.js";
+import { mountHubNamespace } from "./namespaces/hub.js";
+import { mountRelayNamespace } from "./namespaces/relay.js";
+import { mountViewerNamespace } from "./namespaces/viewer.js";
+import type { RelayContext } from "./sessions/context.js";
+import { startExpirySweep } from "./sessions/expiry.js";
+import { createMemoryState } from "./state/memory.js";
+import { createRedisState } from "./state/redis.js";
+import type { SharedState } from "./state/types.js";
+
+/** Legacy clients send multi-MB `session_active` states; the typed stack accepts the same. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export interface RelayServer {
+  readonly config: RelayConfig;
+  readonly http: HttpServer;
+  readonly io: RelayIo;
+  readonly ctx: RelayContext;
+  readonly log: Logger;
+  /** Listens on config.port (0: any free port) and resolves with the bound port. */
+  start(): Promise<number>;
+  /** Graceful stop: refuse new work, close every connection so clients move, keep shared state. */
+  stop(): Promise<void>;
+  /** Runs one expiry sweep now (tests, operators); resolves with the number of sessions ended. */
+  sweepExpired(): Promise<number>;
+}
+
+export interface RelayServerOptions {
+  logger?: Logger;
+  /** Injected state (tests); by default memory (no Redis) or Redis (PIZZAPI_REDIS_URL). */
+  state?: SharedState;
+  clock?: () => number;
+}
+
+/** Builds one relay node: REST + Socket.IO on one `node:http` server, over the configured shared state. */
+export async function createRelayServer(config: RelayConfig, options: RelayServerOptions = {}): Promise<RelayServer> {
+  const log = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
+  const clock = options.clock ?? Date.now;
+  const redisClients: RedisClientType[] = [];
+  const readiness: ReadinessCheck[] = [];
+
+  let state = options.state;
+  let adapter: AdapterFactory | undefined;
+  if (config.redisUrl) {
+    if (!state) {
+      const client = redisClient(config.redisUrl, log, "state");
+      await client.connect();
+      redisClients.push(client);
+      state = createRedisState({ client });
+    }
+    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, log);
+    adapter = cluster.factory;
+    redisClients.push(...cluster.clients);
+    readiness.push({ name: "adapter", check: async () => cluster.clients.every((c) => c.isReady) });
+  }
+  state ??= createMemoryState({ dataDir: config.dataDir });
+  const sharedState = state;
+  readiness.push({ name: "state", check: () => sharedState.ping().then(() => true) });
+
+  const lifecycle = { shuttingDown: false };
+  const app = createHttpApp({ config, state: sharedState, log, readiness, isDraining: () => lifecycle.shuttingDown });
+  const http = createServer(getRequestListener(app.fetch));
+  const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
+  const io: RelayIo = new Server(http, {
+    path: "/socket.io/",
+    ...(adapter ? { adapter } : {}),
+    ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindowMs, skipMiddlewares: true } } : {}),
+    pingInterval: 30_000,
+    pingTimeout: 60_000,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    cors: { origin: config.trustedOrigins, credentials: true },
+    // Upgrades Socket.IO does not own (the legacy /ws/* bridge) may authenticate slowly.
+    destroyUpgrade: false,
+  });
+  io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
+
+  const ctx: RelayContext = {
+    config,
+    state: sharedState,
+    log,
+    clock,
+    lifecycle,
+    relay: typedNamespace(io, "/relay"),
+    viewer: typedNamespace(io, "/viewer"),
+    hub: typedNamespace(io, "/hub"),
+  };
+  mountRelayNamespace(ctx, { reconnectGraceMs: config.cliReconnectGraceMs });
+  mountViewerNamespace(ctx);
+  mountHubNamespace(ctx);
+  const sweeper = startExpirySweep(ctx);
+
+  const start = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(config.port, config.host, () => {
+        http.off("error", reject);
+        const port = (http.address() as AddressInfo).port;
+        log.info({ port, host: config.host, mode: config.redisUrl ? `redis/${config.adapter}` : "embedded" }, `relay listening on port ${port}`);
+        resolve(port);
+      });
+    });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      lifecycle.shuttingDown = true;
+      sweeper.stop();
+      log.info("relay stopping: closing connections, shared state kept");
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+      http.closeAllConnections?.();
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect().catch(() => undefined))));
+      await sharedState.close();
+      log.info("relay stopped");
+    })();
+    return stopping;
+  };
+
+  return { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
+}

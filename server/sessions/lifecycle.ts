@@ -1,0 +1,125 @@
+import type { DisconnectReason, Registered } from "../../protocol/index.js";
+import { randomHex, newId } from "../auth/secrets.js";
+import { rooms, type TypedSocket } from "../io/typed.js";
+import type { SessionRecord } from "../state/types.js";
+import { attachConnection, detachConnection } from "./connection.js";
+import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
+import { hubAdded, hubRemoved } from "./hub-feed.js";
+import { normalizeSessionName } from "./normalize.js";
+import { cliPresence } from "./presence.js";
+
+export interface RegisterInput {
+  sessionId?: string | undefined;
+  cwd?: string | undefined;
+  ephemeral?: boolean | undefined;
+  collabMode?: boolean | undefined;
+  sessionName?: string | null | undefined;
+}
+
+/**
+ * `register` (legacy 2.3, with the section 14 fixes): a live id of the same user is a reconnect (same
+ * session, next generation, viewers kept); an id owned by another user is never taken over, the
+ * registrant gets a fresh id instead.
+ */
+export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/relay">, input: RegisterInput): Promise<Registered> {
+  const now = ctx.clock();
+  const isEphemeral = input.ephemeral !== false;
+  const previous = socket.data.sessionId;
+  const claim = await ctx.state.sessions.claim({
+    userId: socket.data.userId,
+    userName: socket.data.userName,
+    sessionId: input.sessionId?.trim(),
+    cwd: typeof input.cwd === "string" ? input.cwd : "",
+    sessionName: normalizeSessionName(input.sessionName),
+    isEphemeral,
+    collabMode: input.collabMode !== false,
+    now,
+    expiresAt: expiryFrom(ctx.config, isEphemeral, now),
+    ttlMs: sessionTtl(ctx.config, isEphemeral),
+    shareUrlFor: (id) => `${ctx.config.baseUrl}/session/${id}`,
+    newId,
+  });
+  const { record, outcome } = claim;
+  // A second register on one socket for another id: the first session is this socket's to end.
+  if (previous && previous !== record.sessionId) {
+    await endSession(ctx, previous, socket.data.generation, "Session ended");
+    socket.leave(rooms.cli(previous));
+  }
+  if (outcome === "reconnected") {
+    // The replaced connection (on any node) stops receiving viewer traffic; its late frames are refused
+    // by the generation check and its late disconnect ends nothing.
+    ctx.relay.in(rooms.cli(record.sessionId)).socketsLeave(rooms.cli(record.sessionId));
+  }
+  socket.join(rooms.cli(record.sessionId));
+  const token = randomHex(32);
+  socket.data.sessionId = record.sessionId;
+  socket.data.token = token;
+  socket.data.generation = record.generation;
+  socket.data.lastAckedSeq = 0;
+  attachConnection(socket, record, ctx.clock);
+  if (outcome !== "reconnected") hubAdded(ctx, record);
+  ctx.log.info(
+    { sessionId: record.sessionId, userId: record.userId, outcome, generation: record.generation, transport: socket.conn.transport.name },
+    "session registered",
+  );
+  return { sessionId: record.sessionId, token, shareUrl: record.shareUrl, isEphemeral: record.isEphemeral, collabMode: record.collabMode };
+}
+
+/**
+ * Ends a session iff `generation` is still the current one (legacy `endSharedSession`): viewers get
+ * `disconnected` and are closed, the hub gets `session_removed`. Returns the ended record, or null when
+ * a newer registration owns the session (nothing happens then).
+ */
+export async function endSession(ctx: RelayContext, sessionId: string, generation: number, reason: DisconnectReason): Promise<SessionRecord | null> {
+  const now = ctx.clock();
+  const current = await ctx.state.sessions.get(sessionId);
+  if (!current) return null;
+  const ended = await ctx.state.sessions.end(sessionId, generation, now, sessionTtl(ctx.config, current.isEphemeral));
+  if (!ended) return null;
+  const room = rooms.session(sessionId);
+  ctx.viewer.to(room).emit("disconnected", { reason });
+  ctx.viewer.in(room).disconnectSockets();
+  hubRemoved(ctx, ended.userId, sessionId);
+  ctx.log.info({ sessionId, reason, generation }, "session ended");
+  return ended;
+}
+
+/** `session_end` from the CLI: ends its session and forgets it; the socket may register again. */
+export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay">): Promise<void> {
+  const sessionId = socket.data.sessionId;
+  if (!sessionId) return;
+  const generation = socket.data.generation;
+  socket.data.sessionId = null;
+  socket.data.token = null;
+  socket.data.lastAckedSeq = 0;
+  detachConnection(socket);
+  socket.leave(rooms.cli(sessionId));
+  await endSession(ctx, sessionId, generation, "Session ended");
+}
+
+/**
+ * The CLI's socket is gone. During a graceful shutdown that is a move to another node, not an end. An
+ * explicit client disconnect ends at once; a transport loss waits `reconnectGraceMs` for the CLI to come
+ * back (to any node), then ends only if this generation still owns the session and no CLI connection of
+ * it is present anywhere in the cluster (a confirmed zero, never an unknown).
+ */
+export function onCliDisconnect(ctx: RelayContext, socket: TypedSocket<"/relay">, reason: string, reconnectGraceMs: number): void {
+  const sessionId = socket.data.sessionId;
+  const generation = socket.data.generation;
+  detachConnection(socket);
+  if (!sessionId || ctx.lifecycle.shuttingDown) return;
+  const explicit = reason === "client namespace disconnect" || reason === "server namespace disconnect";
+  const teardown = async (): Promise<void> => {
+    if (ctx.lifecycle.shuttingDown) return;
+    if (!explicit) {
+      const presence = await cliPresence(ctx, sessionId);
+      if (!presence.known || (presence.counts.get(rooms.cli(sessionId)) ?? 0) > 0) return;
+    }
+    await endSession(ctx, sessionId, generation, "Session ended");
+  };
+  const run = (): void => {
+    teardown().catch((err: unknown) => ctx.log.error({ err, sessionId }, "session teardown failed"));
+  };
+  if (explicit || reconnectGraceMs === 0) run();
+  else setTimeout(run, reconnectGraceMs).unref();
+}

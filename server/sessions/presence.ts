@@ -1,0 +1,53 @@
+import type { RelayContext } from "./context.js";
+import { rooms } from "../io/typed.js";
+
+/**
+ * Cluster presence through the adapter (`fetchSockets`), with a timeout of our own: the adapter's can
+ * hang for a whole Redis outage. The answer is tri-state: a count per room, or "unknown". Callers tear
+ * down only on a confirmed zero.
+ */
+export type Presence = { known: true; counts: Map<string, number> } | { known: false };
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const TIMEOUT = Symbol("timeout");
+
+async function countMembers(
+  fetch: (roomNames: string[]) => Promise<Array<{ rooms: Set<string> }>>,
+  roomNames: string[],
+  ctx: RelayContext,
+): Promise<Presence> {
+  if (roomNames.length === 0) return { known: true, counts: new Map() };
+  try {
+    const sockets = await withTimeout(fetch(roomNames), ctx.config.presenceTimeoutMs);
+    if (sockets === TIMEOUT) {
+      ctx.log.warn({ rooms: roomNames.length }, "presence lookup timed out");
+      return { known: false };
+    }
+    const counts = new Map<string, number>(roomNames.map((r) => [r, 0]));
+    for (const socket of sockets) for (const room of socket.rooms) if (counts.has(room)) counts.set(room, (counts.get(room) ?? 0) + 1);
+    return { known: true, counts };
+  } catch (err) {
+    ctx.log.warn({ err }, "presence lookup failed");
+    return { known: false };
+  }
+}
+
+/** Viewers per session, cluster-wide. */
+export function viewerPresence(ctx: RelayContext, sessionIds: string[]): Promise<Presence> {
+  return countMembers((r) => ctx.viewer.in(r).fetchSockets(), sessionIds.map(rooms.session), ctx);
+}
+
+/** CLI connections holding a session, cluster-wide. */
+export function cliPresence(ctx: RelayContext, sessionId: string): Promise<Presence> {
+  return countMembers((r) => ctx.relay.in(r).fetchSockets(), [rooms.cli(sessionId)], ctx);
+}

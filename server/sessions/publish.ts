@@ -1,0 +1,122 @@
+import { safeEqual } from "../auth/secrets.js";
+import { rooms, type TypedSocket } from "../io/typed.js";
+import type { PublishInput, PublishKind } from "../state/types.js";
+import { getConnection, type CliConnection } from "./connection.js";
+import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
+import { hubStatus } from "./hub-feed.js";
+import { modelKey, modelSummary, normalizeSessionName } from "./normalize.js";
+import { isRecord } from "./thinking.js";
+
+export interface PublishRequest {
+  token?: string | undefined;
+  event?: unknown;
+  seq?: number | undefined;
+}
+
+export type PublishOutcome = { ok: true; seq: number } | { ok: false; reason: "invalid_token" | "unavailable" };
+
+/** True when the frame's token (if any) is this connection's; native clients may omit it. */
+export function tokenMatches(socket: TypedSocket<"/relay">, token: string | undefined): boolean {
+  if (!socket.data.sessionId || !socket.data.token) return false;
+  return token === undefined || safeEqual(token, socket.data.token);
+}
+
+/**
+ * The event path (legacy 2.1 `event`): token check, cumulative `event_ack` (sent before any processing,
+ * as legacy clients expect), state side effects, thinking stamps, then one atomic append in shared
+ * state that assigns the viewer `seq`, then the broadcast to the session room.
+ *
+ * Nothing here awaits before the append is issued, so appends leave in arrival order and, pipelined on
+ * one connection, complete in that order: broadcasts follow seq order without a per-session lock and
+ * without blocking on storage between events.
+ */
+export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/relay">, req: PublishRequest): Promise<PublishOutcome> {
+  const conn = getConnection(socket);
+  const sessionId = socket.data.sessionId;
+  if (!sessionId || !conn || !tokenMatches(socket, req.token)) {
+    socket.emit("error", { code: "invalid_token", message: "Invalid token" });
+    return { ok: false, reason: "invalid_token" };
+  }
+  if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
+    socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
+    socket.emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
+  }
+  const now = ctx.clock();
+  const event = conn.thinking.process(req.event);
+  const effects = sideEffects(conn, event, now);
+  let eventJson: string | undefined;
+  let stateJson: string | undefined;
+  try {
+    eventJson = event === undefined ? undefined : JSON.stringify(event);
+    if (effects.kind === "state" && isRecord(event) && event.state !== undefined) stateJson = JSON.stringify(event.state);
+  } catch (err) {
+    // Unreachable for frames parsed from JSON; kept so a bad in-process caller cannot crash the node.
+    ctx.log.warn({ err, sessionId }, "event is not serialisable; dropped");
+    return { ok: false, reason: "unavailable" };
+  }
+  const input: PublishInput = {
+    sessionId,
+    generation: socket.data.generation,
+    eventJson,
+    kind: effects.kind,
+    stateJson,
+    now,
+    expiresAt: expiryFrom(ctx.config, conn.isEphemeral, now),
+    ttlMs: sessionTtl(ctx.config, conn.isEphemeral),
+    bufferSize: ctx.config.eventBufferSize,
+  };
+  if (effects.patch) input.patch = effects.patch;
+  let result;
+  try {
+    result = await ctx.state.sessions.publish(input);
+  } catch (err) {
+    ctx.log.error({ err, sessionId }, "event append failed: shared state unavailable");
+    return { ok: false, reason: "unavailable" };
+  }
+  if (!result.ok) {
+    // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
+    socket.emit("error", { code: "invalid_token", message: "Invalid token" });
+    return { ok: false, reason: "invalid_token" };
+  }
+  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
+  if (effects.statusChanged) {
+    const s = conn.status;
+    hubStatus(ctx, conn.userId, { sessionId, isActive: s.isActive, lastHeartbeatAt: s.lastHeartbeatAt, sessionName: s.sessionName, model: s.model });
+  }
+  return { ok: true, seq: result.seq };
+}
+
+interface Effects {
+  kind: PublishKind;
+  patch?: PublishInput["patch"];
+  statusChanged: boolean;
+}
+
+/** Legacy 2.5: what `session_active` and `heartbeat` change in the session's hub-visible status. */
+function sideEffects(conn: CliConnection, event: unknown, now: number): Effects {
+  if (!isRecord(event)) return { kind: "other", statusChanged: false };
+  const status = conn.status;
+  if (event.type === "session_active") {
+    const state = event.state;
+    if (isRecord(state) && Object.prototype.hasOwnProperty.call(state, "sessionName")) {
+      const name = normalizeSessionName(state.sessionName);
+      if (name !== status.sessionName) {
+        status.sessionName = name;
+        return { kind: "state", patch: { sessionName: name }, statusChanged: true };
+      }
+    }
+    return { kind: "state", statusChanged: false };
+  }
+  if (event.type === "heartbeat") {
+    const isActive = event.active === true;
+    const model = modelSummary(event.model);
+    const key = modelKey(model);
+    const lastHeartbeatAt = new Date(now).toISOString();
+    const hasName = Object.prototype.hasOwnProperty.call(event, "sessionName");
+    const name = hasName ? normalizeSessionName(event.sessionName) : status.sessionName;
+    const changed = isActive !== status.isActive || key !== status.modelKey || name !== status.sessionName;
+    Object.assign(status, { isActive, model, modelKey: key, sessionName: name, lastHeartbeatAt });
+    return { kind: "heartbeat", patch: { isActive, model, lastHeartbeatAt, sessionName: name }, statusChanged: changed };
+  }
+  return { kind: "other", statusChanged: false };
+}

@@ -1,0 +1,166 @@
+import type {
+  ClaimInput,
+  ClaimResult,
+  LoggedEvent,
+  PublishInput,
+  PublishResult,
+  SessionRecord,
+  SessionStore,
+  SessionView,
+  Snapshot,
+} from "./types.js";
+
+interface Entry {
+  record: SessionRecord;
+  snapshot: Snapshot;
+  log: LoggedEvent[];
+  /** Epoch ms after which the whole entry is forgotten (the Redis implementation's key TTL). */
+  dropAt: number;
+}
+
+const emptySnapshot = (): Snapshot => ({ stateJson: undefined, hasState: false, heartbeatJson: undefined });
+
+/** In-memory SessionStore for the embedded single-node mode. Same contract as the Redis one. */
+export class MemorySessionStore implements SessionStore {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  private live(sessionId: string): Entry | undefined {
+    const entry = this.entries.get(sessionId);
+    if (entry && entry.dropAt <= this.clock()) {
+      this.entries.delete(sessionId);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimResult> {
+    const requested = input.sessionId && input.sessionId.length > 0 ? input.sessionId : undefined;
+    let sessionId = requested ?? input.newId();
+    let existing = this.live(sessionId);
+    let outcome: ClaimResult["outcome"] = "created";
+    if (existing && existing.record.userId !== input.userId) {
+      outcome = "reassigned";
+      do sessionId = input.newId();
+      while (this.live(sessionId));
+      existing = undefined;
+    }
+    const base: SessionRecord = {
+      sessionId,
+      userId: input.userId,
+      userName: input.userName,
+      cwd: input.cwd,
+      shareUrl: input.shareUrlFor(sessionId),
+      startedAt: new Date(input.now).toISOString(),
+      sessionName: input.sessionName,
+      isEphemeral: input.isEphemeral,
+      collabMode: input.collabMode,
+      isActive: false,
+      lastHeartbeatAt: null,
+      model: null,
+      runnerId: null,
+      runnerName: null,
+      generation: 1,
+      seq: 0,
+      expiresAt: input.expiresAt,
+      live: true,
+      endedAt: null,
+    };
+    const dropAt = input.now + input.ttlMs;
+    if (existing?.record.live) {
+      const previousGeneration = existing.record.generation;
+      existing.record = {
+        ...existing.record,
+        userName: input.userName,
+        cwd: input.cwd,
+        sessionName: input.sessionName,
+        isEphemeral: input.isEphemeral,
+        collabMode: input.collabMode,
+        expiresAt: input.expiresAt,
+        generation: previousGeneration + 1,
+      };
+      existing.dropAt = dropAt;
+      return { record: { ...existing.record }, outcome: "reconnected", previousGeneration };
+    }
+    if (existing) {
+      // Same user, ended incarnation: a new session that keeps the id's seq and log monotonic.
+      base.seq = existing.record.seq;
+      base.generation = existing.record.generation + 1;
+    }
+    this.entries.set(sessionId, { record: base, snapshot: emptySnapshot(), log: existing?.log ?? [], dropAt });
+    return { record: { ...base }, outcome };
+  }
+
+  async get(sessionId: string): Promise<SessionRecord | null> {
+    const entry = this.live(sessionId);
+    return entry ? { ...entry.record } : null;
+  }
+
+  async view(sessionId: string, afterSeq?: number): Promise<SessionView | null> {
+    const entry = this.live(sessionId);
+    if (!entry) return null;
+    const view: SessionView = { record: { ...entry.record }, snapshot: { ...entry.snapshot } };
+    if (afterSeq !== undefined) view.log = readAfter(entry, afterSeq);
+    return view;
+  }
+
+  async publish(input: PublishInput): Promise<PublishResult> {
+    const entry = this.live(input.sessionId);
+    if (!entry || !entry.record.live) return { ok: false, reason: "not_live" };
+    if (entry.record.generation !== input.generation) return { ok: false, reason: "stale" };
+    const seq = entry.record.seq + 1;
+    entry.record.seq = seq;
+    entry.log.push({ seq, ts: input.now, eventJson: input.eventJson });
+    if (entry.log.length > input.bufferSize) entry.log.splice(0, entry.log.length - input.bufferSize);
+    if (input.kind === "state") entry.snapshot = { ...entry.snapshot, stateJson: input.stateJson, hasState: true };
+    if (input.kind === "heartbeat") entry.snapshot = { ...entry.snapshot, heartbeatJson: input.eventJson };
+    if (input.patch) Object.assign(entry.record, input.patch);
+    entry.record.expiresAt = input.expiresAt;
+    entry.dropAt = input.now + input.ttlMs;
+    return { ok: true, seq };
+  }
+
+  async touch(sessionId: string, expiresAt: number | null, ttlMs: number): Promise<void> {
+    const entry = this.live(sessionId);
+    if (!entry || !entry.record.live) return;
+    entry.record.expiresAt = expiresAt;
+    entry.dropAt = this.clock() + ttlMs;
+  }
+
+  async end(sessionId: string, generation: number, now: number, ttlMs: number): Promise<SessionRecord | null> {
+    const entry = this.live(sessionId);
+    if (!entry || !entry.record.live || entry.record.generation !== generation) return null;
+    entry.record = { ...entry.record, live: false, endedAt: new Date(now).toISOString(), expiresAt: null, isActive: false };
+    entry.dropAt = now + ttlMs;
+    return { ...entry.record };
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    const out: SessionRecord[] = [];
+    for (const id of [...this.entries.keys()]) {
+      const entry = this.live(id);
+      if (entry?.record.live && entry.record.userId === userId) out.push({ ...entry.record });
+    }
+    return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  async listExpired(now: number): Promise<Array<{ sessionId: string; generation: number }>> {
+    const out: Array<{ sessionId: string; generation: number }> = [];
+    for (const id of [...this.entries.keys()]) {
+      const entry = this.live(id);
+      const r = entry?.record;
+      if (r?.live && r.isEphemeral && r.expiresAt !== null && r.expiresAt <= now) out.push({ sessionId: id, generation: r.generation });
+    }
+    return out;
+  }
+}
+
+function readAfter(entry: Entry, afterSeq: number): NonNullable<SessionView["log"]> {
+  const current = entry.record.seq;
+  if (afterSeq > current) return { complete: false };
+  if (afterSeq === current) return { complete: true, events: [] };
+  const first = entry.log[0];
+  if (!first || first.seq > afterSeq + 1) return { complete: false };
+  return { complete: true, events: entry.log.filter((e) => e.seq > afterSeq).map((e) => ({ ...e })) };
+}

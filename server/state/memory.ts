@@ -1,0 +1,45 @@
+import { hashSecret, randomHex } from "../auth/secrets.js";
+import { FileApiKeyStore } from "./file-keys.js";
+import { MemorySessionStore } from "./memory-sessions.js";
+import type { ApiKeyStore, Identity, LoginStore, SharedState } from "./types.js";
+
+/** Browser logins of the embedded mode: in memory, hashed, with a TTL. */
+export class MemoryLoginStore implements LoginStore {
+  private readonly logins = new Map<string, { identity: Identity; expiresAt: number }>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  async create(identity: Identity, ttlMs: number): Promise<string> {
+    const token = randomHex(32);
+    this.logins.set(hashSecret(token), { identity: { ...identity }, expiresAt: this.clock() + ttlMs });
+    return token;
+  }
+
+  async verify(token: string): Promise<Identity | null> {
+    const hash = hashSecret(token);
+    const found = this.logins.get(hash);
+    if (!found) return null;
+    if (found.expiresAt <= this.clock()) {
+      this.logins.delete(hash);
+      return null;
+    }
+    return { ...found.identity };
+  }
+
+  async delete(token: string): Promise<void> {
+    this.logins.delete(hashSecret(token));
+  }
+}
+
+/** The embedded single-node state: sessions and logins in memory, API keys in a file under dataDir. */
+export function createMemoryState(options: { dataDir: string; keys?: ApiKeyStore; clock?: () => number }): SharedState {
+  const clock = options.clock ?? Date.now;
+  return {
+    kind: "memory",
+    keys: options.keys ?? new FileApiKeyStore(options.dataDir),
+    logins: new MemoryLoginStore(clock),
+    sessions: new MemorySessionStore(clock),
+    ping: async () => undefined,
+    close: async () => undefined,
+  };
+}

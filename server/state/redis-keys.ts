@@ -1,0 +1,139 @@
+import { hashSecret, newId, randomHex } from "../auth/secrets.js";
+import {
+  KEY_CREATE,
+  KEY_LIST,
+  KEY_REVOKE,
+  replyArray,
+  replyHash,
+  replyNumber,
+  type RedisCommandClient,
+  type ScriptRunner,
+} from "./redis-scripts.js";
+import type { ApiKeyMeta, ApiKeyStore, Identity, LoginStore } from "./types.js";
+
+/**
+ * API keys in Redis: `P apikey:{sha256}` HASH (id, userId, userName, name (absent = null), createdAt)
+ * plus the index `P apikeys` HASH id → sha256. The plain key is never stored.
+ */
+export class RedisApiKeyStore implements ApiKeyStore {
+  constructor(
+    private readonly client: RedisCommandClient,
+    private readonly scripts: ScriptRunner,
+    private readonly prefix: string,
+  ) {}
+
+  private keyOf(hash: string): string {
+    return `${this.prefix}apikey:${hash}`;
+  }
+
+  private get indexKey(): string {
+    return `${this.prefix}apikeys`;
+  }
+
+  async create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }> {
+    const key = randomHex(32);
+    const hash = hashSecret(key);
+    const meta: ApiKeyMeta = {
+      id: newId(),
+      userId: input.userId,
+      userName: input.userName,
+      name: input.name ?? null,
+      createdAt: new Date().toISOString(),
+    };
+    await this.scripts.run(
+      KEY_CREATE,
+      [this.keyOf(hash), this.indexKey],
+      [
+        meta.id,
+        hash,
+        "id",
+        `s${meta.id}`,
+        "userId",
+        `s${meta.userId}`,
+        "userName",
+        `s${meta.userName}`,
+        "name",
+        meta.name === null ? "d" : `s${meta.name}`,
+        "createdAt",
+        `s${meta.createdAt}`,
+      ],
+    );
+    return { key, meta };
+  }
+
+  async verify(key: string): Promise<ApiKeyMeta | null> {
+    const fields = replyHash(await this.client.sendCommand(["HGETALL", this.keyOf(hashSecret(key))]), "apikey");
+    return fields.size === 0 ? null : decodeKey(fields);
+  }
+
+  async list(userId?: string): Promise<ApiKeyMeta[]> {
+    const reply = replyArray(await this.scripts.run(KEY_LIST, [this.indexKey], [this.prefix]), "apikeys");
+    return reply
+      .map((h) => decodeKey(replyHash(h, "apikey")))
+      .filter((k) => userId === undefined || k.userId === userId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    return replyNumber(await this.scripts.run(KEY_REVOKE, [this.indexKey], [this.prefix, id]), "revoke") === 1;
+  }
+}
+
+function decodeKey(fields: Map<string, string>): ApiKeyMeta {
+  const need = (f: string): string => {
+    const v = fields.get(f);
+    if (v === undefined) throw new Error(`Corrupt API key record: no ${f}`);
+    return v;
+  };
+  return {
+    id: need("id"),
+    userId: need("userId"),
+    userName: need("userName"),
+    name: fields.get("name") ?? null,
+    createdAt: need("createdAt"),
+  };
+}
+
+/** Browser logins in Redis: `P login:{sha256}` holds the identity as JSON, with a PX TTL. */
+export class RedisLoginStore implements LoginStore {
+  constructor(
+    private readonly client: RedisCommandClient,
+    private readonly prefix: string,
+  ) {}
+
+  private keyOf(token: string): string {
+    return `${this.prefix}login:${hashSecret(token)}`;
+  }
+
+  async create(identity: Identity, ttlMs: number): Promise<string> {
+    const token = randomHex(32);
+    const px = Math.ceil(ttlMs);
+    // A login with no time to live is expired at once: nothing to store (PX rejects 0).
+    if (px > 0) {
+      const value = JSON.stringify({ userId: identity.userId, userName: identity.userName });
+      await this.client.sendCommand(["SET", this.keyOf(token), value, "PX", String(px)]);
+    }
+    return token;
+  }
+
+  async verify(token: string): Promise<Identity | null> {
+    const raw = await this.client.sendCommand(["GET", this.keyOf(token)]);
+    if (raw === null || raw === undefined) return null;
+    const parsed: unknown = JSON.parse(String(raw));
+    if (
+      typeof parsed !== "object" ||
+      parsed === null ||
+      !("userId" in parsed) ||
+      !("userName" in parsed) ||
+      typeof parsed.userId !== "string" ||
+      typeof parsed.userName !== "string"
+    ) {
+      throw new Error("Corrupt login record");
+    }
+    return { userId: parsed.userId, userName: parsed.userName };
+  }
+
+  async delete(token: string): Promise<void> {
+    await this.client.sendCommand(["DEL", this.keyOf(token)]);
+  }
+}
