@@ -33,18 +33,20 @@ export function redisClient(url: string, log: Logger, role: string): RedisClient
 export async function createClusterAdapter(
   kind: AdapterKind,
   url: string,
+  prefix: string,
   log: Logger,
 ): Promise<{ factory: AdapterFactory; clients: RedisClientType[] }> {
   if (kind === "redis-streams") {
     const client = redisClient(url, log, "adapter");
     await client.connect();
-    return { factory: createStreamsAdapter(client), clients: [client] };
+    return { factory: createStreamsAdapter(client, { streamName: `${prefix}sio`, sessionKeyPrefix: `${prefix}sio:session:` }), clients: [client] };
   }
   const pub = redisClient(url, log, "adapter-pub");
   const sub = pub.duplicate();
   sub.on("error", (err: unknown) => log.error({ err, role: "adapter-sub" }, "redis connection error"));
   await Promise.all([pub.connect(), sub.connect()]);
-  const factory = kind === "redis-sharded" ? createShardedAdapter(pub, sub) : createRedisAdapter(pub, sub);
+  const factory =
+    kind === "redis-sharded" ? createShardedAdapter(pub, sub, { channelPrefix: `${prefix}sio` }) : createRedisAdapter(pub, sub, { key: `${prefix}sio` });
   return { factory, clients: [pub, sub] };
 }
 

@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   PIZZAPI_HOST: z.string().default("0.0.0.0"),
   PIZZAPI_BASE_URL: z.string().url().default("http://localhost:5173"),
   PIZZAPI_REDIS_URL: z.string().optional(),
+  PIZZAPI_REDIS_PREFIX: z.string().min(1).default("pizzapi:relay:"),
   PIZZAPI_SIO_ADAPTER: z.enum(ADAPTERS).default("redis-streams"),
   PIZZAPI_EPHEMERAL_TTL_MS: int(600_000, 1),
   PIZZAPI_EPHEMERAL_SWEEP_MS: int(60_000, 10),
@@ -39,6 +40,8 @@ export interface RelayConfig {
   baseUrl: string;
   /** null: embedded single-node mode (in-memory state and adapter). */
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel of this relay (state and adapter), so relays can share a Redis. */
+  redisPrefix: string;
   adapter: AdapterKind;
   ephemeralTtlMs: number;
   ephemeralSweepMs: number;
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     host: e.PIZZAPI_HOST,
     baseUrl,
     redisUrl,
+    redisPrefix: e.PIZZAPI_REDIS_PREFIX,
     adapter: e.PIZZAPI_SIO_ADAPTER,
     ephemeralTtlMs: e.PIZZAPI_EPHEMERAL_TTL_MS,
     ephemeralSweepMs: e.PIZZAPI_EPHEMERAL_SWEEP_MS,

@@ -56,9 +56,9 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       const client = redisClient(config.redisUrl, log, "state");
       await client.connect();
       redisClients.push(client);
-      state = createRedisState({ client });
+      state = createRedisState({ client, prefix: config.redisPrefix });
     }
-    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, log);
+    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log);
     adapter = cluster.factory;
     redisClients.push(...cluster.clients);
     readiness.push({ name: "adapter", check: async () => cluster.clients.every((c) => c.isReady) });

@@ -17,7 +17,7 @@ export async function runKeysCommand(config: RelayConfig, req: KeysRequest): Pro
   let store: ApiKeyStore;
   if (client) {
     await client.connect();
-    store = createRedisState({ client }).keys;
+    store = createRedisState({ client, prefix: config.redisPrefix }).keys;
   } else {
     store = new FileApiKeyStore(config.dataDir);
   }

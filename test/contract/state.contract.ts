@@ -508,6 +508,11 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(again.outcome).toBe("created");
         expect(again.record).toMatchObject({ generation: 1, seq: 0 });
         expect((await state.sessions.view(idle.record.sessionId, 0))?.log).toEqual({ complete: true, events: [] });
+        await state.sessions.publish(publishInput(again.record, { eventJson: '{"fresh":true}' }));
+        expect((await state.sessions.view(idle.record.sessionId, 0))?.log).toEqual({
+          complete: true,
+          events: [expect.objectContaining({ seq: 1, eventJson: '{"fresh":true}' })],
+        });
       });
 
       it("ends only the current live generation; the ended record stays readable", async () => {

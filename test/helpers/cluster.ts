@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createClient, type RedisClientType } from "redis";
+import { createRedisState } from "../../server/state/redis.js";
+import type { SharedState } from "../../server/state/types.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/pizzapi-relay.js");
+const BUN = join(ROOT, "node_modules/.bin/bun");
+
+export type Runtime = "node" | "bun";
+
+/** One relay node as its own process (so a test can kill it), started with the real `pizzapi-relay start`. */
+export interface NodeProcess {
+  name: string;
+  runtime: Runtime;
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  logs: string[];
+  /** SIGTERM and wait for exit (graceful stop). */
+  stop(): Promise<void>;
+  /** SIGKILL: the node dies without running any handler. */
+  kill(): Promise<void>;
+}
+
+export async function startNode(options: { name: string; redisUrl: string; prefix: string; adapter?: string; runtime?: Runtime; env?: Record<string, string> }): Promise<NodeProcess> {
+  const runtime = options.runtime ?? "node";
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? tmpdir(),
+    PORT: "0",
+    PIZZAPI_HOST: "127.0.0.1",
+    PIZZAPI_BASE_URL: "http://relay.test",
+    PIZZAPI_REDIS_URL: options.redisUrl,
+    PIZZAPI_REDIS_PREFIX: options.prefix,
+    PIZZAPI_SIO_ADAPTER: options.adapter ?? "redis-streams",
+    PIZZAPI_LOG_LEVEL: "info",
+    PIZZAPI_NODE_ID: options.name,
+    PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-node-")),
+    ...options.env,
+  };
+  const proc =
+    runtime === "bun"
+      ? spawn(BUN, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(process.execPath, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const exited = new Promise<void>((done) => proc.once("exit", () => done()));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${options.name} did not start:\n${logs.join("\n")}`)), 20_000);
+    let buffer = "";
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString("utf8");
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        logs.push(line);
+        const match = /relay listening on port (\d+)/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolvePort(Number(match[1]));
+        }
+      }
+    };
+    proc.stdout?.on("data", onData);
+    proc.stderr?.on("data", (c: Buffer) => logs.push(c.toString("utf8")));
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited (${code}) before listening:\n${logs.join("\n")}`));
+    });
+  });
+  return {
+    name: options.name,
+    runtime,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    logs,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await exited;
+    },
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** A handle on the cluster's shared state from the test process (to mint keys, inspect sessions). */
+export async function clusterState(redisUrl: string, prefix: string): Promise<{ state: SharedState; client: RedisClientType; close(): Promise<void> }> {
+  const client: RedisClientType = createClient({ url: redisUrl });
+  await client.connect();
+  return { state: createRedisState({ client, prefix }), client, close: async () => void (await client.quit()) };
+}

@@ -1,0 +1,38 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../server/config.js";
+import { createLogger } from "../../server/logger.js";
+import { createRelayServer, type RelayServer } from "../../server/relay-server.js";
+
+export interface TestRelay {
+  relay: RelayServer;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** One relay node in this process on a free port (embedded mode unless PIZZAPI_REDIS_URL is given). */
+export async function startRelay(env: Record<string, string> = {}): Promise<TestRelay> {
+  const dataDir = env.PIZZAPI_DATA_DIR ?? (await mkdtemp(join(tmpdir(), "pizzapi-test-")));
+  const config = loadConfig({
+    PORT: "0",
+    PIZZAPI_HOST: "127.0.0.1",
+    PIZZAPI_BASE_URL: "http://relay.test",
+    PIZZAPI_DATA_DIR: dataDir,
+    PIZZAPI_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...env,
+  });
+  const relay = await createRelayServer(config, { logger: createLogger({ level: config.logLevel, nodeId: "test" }) });
+  const port = await relay.start();
+  return { relay, port, url: `http://127.0.0.1:${port}`, stop: () => relay.stop() };
+}
+
+/** Logs in with an API key and returns the `Cookie` header value a browser would send. */
+export async function login(url: string, apiKey: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/session`, { method: "POST", headers: { "x-api-key": apiKey } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  const setCookie = res.headers.get("set-cookie");
+  if (!setCookie) throw new Error("login set no cookie");
+  return setCookie.split(";")[0] ?? "";
+}
