@@ -25,7 +25,7 @@ export function createHttpApp(deps: {
   const app = new Hono();
   const secureCookie = config.baseUrl.startsWith("https:");
 
-  app.get("/healthz", (c) => c.json({ ok: true, node: config.nodeId }));
+  app.get("/healthz", (c) => c.json({ ok: true, node: config.nodeId, runtime: process.versions.bun ? "bun" : "node" }));
 
   app.get("/readyz", async (c) => {
     const results: Record<string, boolean> = {};

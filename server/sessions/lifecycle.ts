@@ -47,8 +47,9 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   }
   if (outcome === "reconnected") {
     // The replaced connection (on any node) stops receiving viewer traffic; its late frames are refused
-    // by the generation check and its late disconnect ends nothing.
-    ctx.relay.in(rooms.cli(record.sessionId)).socketsLeave(rooms.cli(record.sessionId));
+    // by the generation check and its late disconnect ends nothing. `except` matters: cluster adapters
+    // apply the leave locally only after publishing it, i.e. after this socket's join below.
+    ctx.relay.in(rooms.cli(record.sessionId)).except(socket.id).socketsLeave(rooms.cli(record.sessionId));
   }
   socket.join(rooms.cli(record.sessionId));
   const token = randomHex(32);

@@ -1,0 +1,3 @@
+import { describeThreeNodes } from "./cluster-scenario.js";
+
+describeThreeNodes("redis");
