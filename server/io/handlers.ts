@@ -8,29 +8,48 @@ import {
   type NamespaceName,
   type PayloadOf,
 } from "../../protocol/index.js";
+import type { Socket } from "socket.io";
+import type { EventsMap } from "@socket.io/component-emitter";
 import type { Logger } from "../logger.js";
 import type { TypedSocket } from "./typed.js";
 
-type Maps<N extends NamespaceName> = NamespaceMaps[N];
-type Schemas<N extends NamespaceName> = Maps<N>["schemas"];
-type EventName<N extends NamespaceName> = keyof Schemas<N> & keyof Maps<N>["c2s"] & string;
+/** The shape every namespace entry of NamespaceMaps has. */
+export interface NamespaceSpec {
+  c2s: object;
+  s2c: object;
+  inter: object;
+  data: object;
+  schemas: Record<string, z.ZodType>;
+}
+
+type EventOf<M extends NamespaceSpec> = keyof M["schemas"] & keyof M["c2s"] & string;
+
+type SpecSocket<M extends NamespaceSpec> = Socket<
+  M["c2s"] & EventsMap,
+  M["s2c"] & EventsMap,
+  M["inter"] & EventsMap,
+  M["data"]
+>;
 
 /** The acknowledgement callback a client may pass with event K (undefined when it passed none). */
-export type AckFor<N extends NamespaceName, K extends EventName<N>> = Parameters<
-  Extract<Maps<N>["c2s"][K], (...args: never[]) => unknown>
->[1];
+export type AckOf<M extends NamespaceSpec, K extends EventOf<M>> = Parameters<Extract<M["c2s"][K], (...args: never[]) => unknown>>[1];
 
-export type Handler<N extends NamespaceName, K extends EventName<N>> = (
-  socket: TypedSocket<N>,
-  payload: PayloadOf<Schemas<N>, K>,
-  ack: AckFor<N, K>,
+export type SpecHandler<M extends NamespaceSpec, K extends EventOf<M>> = (
+  socket: SpecSocket<M>,
+  payload: z.output<M["schemas"][K]>,
+  ack: AckOf<M, K>,
 ) => void | Promise<void>;
 
 /**
- * One handler per client event of the namespace. The mapped type makes a missing handler a compile
- * error: adding an event to a protocol map without handling it fails `tsc` (see test/types).
+ * One handler per client event of a namespace. The mapped type makes a missing handler a compile
+ * error: adding an event to a protocol map without handling it fails `tsc` (test/types/).
  */
-export type HandlerTable<N extends NamespaceName> = { [K in EventName<N>]: Handler<N, K> };
+export type HandlersFor<M extends NamespaceSpec> = { [K in EventOf<M>]: SpecHandler<M, K> };
+
+export type HandlerTable<N extends NamespaceName> = HandlersFor<NamespaceMaps[N]>;
+type EventName<N extends NamespaceName> = EventOf<NamespaceMaps[N]>;
+type Schemas<N extends NamespaceName> = NamespaceMaps[N]["schemas"];
+export type AckFor<N extends NamespaceName, K extends EventName<N>> = AckOf<NamespaceMaps[N], K>;
 
 /** Thrown by handlers for an expected refusal: it becomes the typed error reply, logged at info. */
 export class RequestError extends Error {
@@ -67,7 +86,7 @@ export function bindHandlers<N extends NamespaceName>(
         return;
       }
       const run = async (): Promise<void> => {
-        await handler(socket, checked.value as PayloadOf<Schemas<N>, typeof event>, ack as AckFor<N, typeof event>);
+        await handler(socket as SpecSocket<NamespaceMaps[N]>, checked.value as PayloadOf<Schemas<N>, typeof event>, ack as AckFor<N, typeof event>);
       };
       run().catch((err: unknown) => {
         if (err instanceof RequestError) {
