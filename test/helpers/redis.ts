@@ -6,6 +6,8 @@ import { randomHex } from "../../server/auth/secrets.js";
 export interface TestRedis {
   url: string;
   stop(): Promise<void>;
+  /** Starts the server again on the same port after stop() (an outage ends); not for TEST_REDIS_URL. */
+  restart(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -75,7 +77,14 @@ function spawnOn(binary: string, port: number): Promise<ChildProcess> {
  */
 export async function startRedis(): Promise<TestRedis> {
   const external = process.env.TEST_REDIS_URL?.trim();
-  if (external) return { url: external, stop: async () => undefined };
+  if (external)
+    return {
+      url: external,
+      stop: async () => undefined,
+      restart: async () => {
+        throw new Error("restart() needs a throwaway redis-server, not TEST_REDIS_URL");
+      },
+    };
   const binary = existsSync("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
   let lastError: unknown;
   // The port may be taken between probing and binding: try a few.
@@ -88,14 +97,18 @@ export async function startRedis(): Promise<TestRedis> {
       lastError = err;
       continue;
     }
+    let current = child;
     return {
       url: `redis://127.0.0.1:${port}`,
       stop: async () => {
-        const gone = exited(child);
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        const gone = exited(current);
+        current.kill("SIGTERM");
+        const timer = setTimeout(() => current.kill("SIGKILL"), 5_000);
         await gone;
         clearTimeout(timer);
+      },
+      restart: async () => {
+        current = await spawnOn(binary, port);
       },
     };
   }

@@ -1,0 +1,49 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+
+/**
+ * A TCP forwarder on 127.0.0.1 standing in for a load balancer: new connections go to the current
+ * target; `switchTo` moves later connections to another node, `dropAll` cuts every open one (a network
+ * failure as both ends see it).
+ */
+export class TestProxy {
+  private server: Server | null = null;
+  private readonly open = new Set<Socket>();
+  port = 0;
+
+  constructor(private target: number) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((inbound) => {
+      const outbound = connect(this.target, "127.0.0.1");
+      this.open.add(inbound);
+      this.open.add(outbound);
+      const close = (): void => {
+        inbound.destroy();
+        outbound.destroy();
+        this.open.delete(inbound);
+        this.open.delete(outbound);
+      };
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on("error", close).on("close", close);
+      outbound.on("error", close).on("close", close);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.port = typeof address === "object" && address ? address.port : 0;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  switchTo(port: number): void {
+    this.target = port;
+  }
+
+  dropAll(): void {
+    for (const socket of this.open) socket.destroy();
+    this.open.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

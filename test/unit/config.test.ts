@@ -1,0 +1,155 @@
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  ACCEPTED_PROTOCOL_RANGE,
+  checkProtocolVersion,
+  LEGACY_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+} from "../../protocol/index.js";
+import { ConfigError, loadConfig } from "../../server/config.js";
+
+/** loadConfig reads only the env object it is given, so every case here is a plain object. */
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe("loadConfig defaults (legacy names keep their legacy defaults)", () => {
+  const config = loadConfig({});
+
+  it("uses the legacy defaults", () => {
+    expect(config.port).toBe(3000);
+    expect(config.ephemeralTtlMs).toBe(600_000);
+    expect(config.ephemeralSweepMs).toBe(60_000);
+    expect(config.eventBufferSize).toBe(1000);
+    expect(config.eventTtlMs).toBe(86_400_000);
+    expect(config.baseUrl).toBe("http://localhost:5173");
+  });
+
+  it("runs embedded (no Redis) with the redis-streams adapter selected", () => {
+    expect(config.redisUrl).toBeNull();
+    expect(config.adapter).toBe("redis-streams");
+    expect(config.redisPrefix).toBe("pizzapi:relay:");
+  });
+
+  it("trusts the base URL's origin, keeps data under the home directory, names the node after host and pid", () => {
+    expect(config.trustedOrigins).toEqual(["http://localhost:5173"]);
+    expect(config.dataDir).toBe(join(homedir(), ".pizzapi-relay"));
+    expect(config.nodeId).toBe(`${hostname()}:${process.pid}`);
+    expect(config.host).toBe("0.0.0.0");
+    expect(config.logLevel).toBe("info");
+    expect(config.cliReconnectGraceMs).toBe(10_000);
+  });
+
+  it("does not read process.env when given an env object", () => {
+    const saved = process.env.PORT;
+    process.env.PORT = "4321";
+    try {
+      expect(loadConfig({}).port).toBe(3000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+});
+
+describe("loadConfig values", () => {
+  it("parses numbers from strings", () => {
+    const c = loadConfig({
+      PORT: "8080",
+      PIZZAPI_EPHEMERAL_TTL_MS: "200",
+      PIZZAPI_EPHEMERAL_SWEEP_MS: "50",
+      PIZZAPI_RELAY_EVENT_BUFFER_SIZE: "5",
+      PIZZAPI_RELAY_EVENT_TTL_MS: "1000",
+      PIZZAPI_CLI_RECONNECT_GRACE_MS: "0",
+    });
+    expect([c.port, c.ephemeralTtlMs, c.ephemeralSweepMs, c.eventBufferSize, c.eventTtlMs, c.cliReconnectGraceMs]).toEqual([8080, 200, 50, 5, 1000, 0]);
+  });
+
+  it.each([["off"], ["disabled"], ["none"], [""], ["OFF"], ["  None  "], ["   "]])("PIZZAPI_REDIS_URL=%j means embedded (null)", (value) => {
+    expect(loadConfig({ PIZZAPI_REDIS_URL: value }).redisUrl).toBeNull();
+  });
+
+  it("keeps a real Redis URL, trimmed", () => {
+    expect(loadConfig({ PIZZAPI_REDIS_URL: " redis://127.0.0.1:6380/2 " }).redisUrl).toBe("redis://127.0.0.1:6380/2");
+  });
+
+  it("defaults the trusted origins to the origin of PIZZAPI_BASE_URL (no path, no trailing slash)", () => {
+    const c = loadConfig({ PIZZAPI_BASE_URL: "https://pizza.example.com:8443/app/" });
+    expect(c.baseUrl).toBe("https://pizza.example.com:8443/app");
+    expect(c.trustedOrigins).toEqual(["https://pizza.example.com:8443"]);
+  });
+
+  it("takes an explicit comma list of trusted origins, trimmed, without trailing slashes or empties", () => {
+    const c = loadConfig({ PIZZAPI_BASE_URL: "https://a.test", PIZZAPI_TRUSTED_ORIGINS: " https://b.test/ ,,https://c.test:8080 , " });
+    expect(c.trustedOrigins).toEqual(["https://b.test", "https://c.test:8080"]);
+  });
+
+  it.each([["redis-streams"], ["redis"], ["redis-sharded"]])("accepts adapter %s", (adapter) => {
+    expect(loadConfig({ PIZZAPI_SIO_ADAPTER: adapter }).adapter).toBe(adapter);
+  });
+});
+
+describe("loadConfig refuses invalid values with a ConfigError naming the variable", () => {
+  it.each([
+    ["PORT", "http"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["PIZZAPI_BASE_URL", "not a url"],
+    ["PIZZAPI_SIO_ADAPTER", "kafka"],
+    ["PIZZAPI_EPHEMERAL_TTL_MS", "0"],
+    ["PIZZAPI_EPHEMERAL_SWEEP_MS", "5"],
+    ["PIZZAPI_RELAY_EVENT_BUFFER_SIZE", "0"],
+    ["PIZZAPI_RELAY_EVENT_TTL_MS", "soon"],
+    ["PIZZAPI_LOG_LEVEL", "verbose"],
+    ["PIZZAPI_CLI_RECONNECT_GRACE_MS", "-5"],
+    ["PIZZAPI_REDIS_PREFIX", ""],
+  ])("%s=%j", (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe("ConfigError");
+    expect(err.message).toContain(name);
+  });
+
+  it("names every invalid variable at once", () => {
+    const err = configError({ PORT: "x", PIZZAPI_SIO_ADAPTER: "kafka" });
+    expect(err.message).toContain("PORT");
+    expect(err.message).toContain("PIZZAPI_SIO_ADAPTER");
+  });
+});
+
+describe("checkProtocolVersion", () => {
+  it("accepts this protocol's version and any 1.x", () => {
+    expect(checkProtocolVersion(PROTOCOL_VERSION)).toEqual({ ok: true, version: PROTOCOL_VERSION });
+    expect(checkProtocolVersion("1.7.3")).toEqual({ ok: true, version: "1.7.3" });
+  });
+
+  it.each([[undefined], [null], [""]])("reports %j as missing", (declared) => {
+    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "missing" });
+  });
+
+  it.each([[1], ["1"], ["1.0"], ["one.two.three"], [{ major: 1 }], [["1.0.0"]]])("reports %j as malformed", (declared) => {
+    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "malformed" });
+  });
+
+  it.each([["2.0.0"], ["0.9.9"], ["1.0.0-beta.1"]])("reports %s as unsupported, echoing the version", (declared) => {
+    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "unsupported", version: declared });
+  });
+
+  it("does not accept the legacy protocol 0 in the typed handshake", () => {
+    expect(checkProtocolVersion(LEGACY_PROTOCOL_VERSION)).toMatchObject({ ok: false, reason: "unsupported" });
+  });
+
+  it("checks against a given range", () => {
+    expect(checkProtocolVersion("2.1.0", "^2.0.0")).toEqual({ ok: true, version: "2.1.0" });
+    expect(checkProtocolVersion("1.0.0", "^2.0.0")).toMatchObject({ ok: false, reason: "unsupported" });
+    expect(ACCEPTED_PROTOCOL_RANGE).toBe("^1.0.0");
+  });
+});
