@@ -26,7 +26,7 @@ describe("isTrustedOrigin", () => {
     ["another site", "http://evil.test"],
     ["another scheme", "https://relay.test"],
     ["another port", "http://relay.test:8080"],
-    ["the default port spelled out of a non-default origin", "https://app.example.com"],
+    ["the same host on its default port", "https://app.example.com"],
     ["a subdomain", "http://sub.relay.test"],
     ["a suffix attack", "http://relay.test.evil.test"],
     ["a prefix attack", "http://evilrelay.test"],
