@@ -67,13 +67,15 @@ export class ConfigError extends Error {
 const REDIS_OFF = new Set(["", "off", "disabled", "none"]);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty value means "unset" (as for PIZZAPI_REDIS_URL): the default applies.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`Invalid configuration: ${detail}`);
   }
   const e = parsed.data;
-  const redisRaw = e.PIZZAPI_REDIS_URL?.trim();
+  const redisRaw = (env.PIZZAPI_REDIS_URL ?? "").trim() === "" ? undefined : e.PIZZAPI_REDIS_URL?.trim();
   const redisUrl = redisRaw === undefined || REDIS_OFF.has(redisRaw.toLowerCase()) ? null : redisRaw;
   const baseUrl = e.PIZZAPI_BASE_URL.replace(/\/+$/, "");
   const trustedOrigins = (e.PIZZAPI_TRUSTED_ORIGINS ?? new URL(baseUrl).origin)

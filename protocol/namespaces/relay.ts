@@ -83,7 +83,8 @@ export type RelayInterServer = NoInterServerEvents;
 
 /** Handshake `auth` of `/relay`. */
 export const RelayAuthSchema = z.object({
-  apiKey: z.string().min(1),
+  /** Optional in the schema so a missing key is answered `unauthorized`, not `invalid_payload`. */
+  apiKey: z.string().optional(),
   protocolVersion: z.string().optional(),
   clientVersion: z.string().optional(),
 });

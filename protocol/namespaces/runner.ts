@@ -9,7 +9,8 @@ import { RunnerSkillSchema, type RunnerSkill } from "../shared.js";
  */
 
 export const RunnerAuthSchema = z.object({
-  apiKey: z.string().min(1),
+  /** Optional in the schema so a missing key is answered `unauthorized`, not `invalid_payload`. */
+  apiKey: z.string().optional(),
   runnerId: z.string().optional(),
   runnerSecret: z.string().optional(),
   protocolVersion: z.string().optional(),

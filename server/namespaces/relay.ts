@@ -1,9 +1,9 @@
-import { failure, relayClientSchemas, RelayAuthSchema } from "../../protocol/index.js";
+import { errorBody, failure, relayClientSchemas, RelayAuthSchema, type Ack, type ErrorCode } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
 import type { RelayContext } from "../sessions/context.js";
 import { endByClient, onCliDisconnect, registerSession } from "../sessions/lifecycle.js";
 import { publishFromCli, tokenMatches } from "../sessions/publish.js";
-import { rooms } from "../io/typed.js";
+import { rooms, type TypedSocket } from "../io/typed.js";
 import { attachConnection, getConnection } from "../sessions/connection.js";
 import { handshake } from "./middleware.js";
 
@@ -16,6 +16,12 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
     }),
   );
 
+  /** A refusal goes to the ack when the client passed one, else as an `error` event (legacy `error` frame). */
+  const refuse = (socket: TypedSocket<"/relay">, ack: Ack<object> | undefined, code: ErrorCode): void => {
+    if (ack) ack(failure(code));
+    else socket.emit("error", errorBody(code));
+  };
+
   const handlers: HandlerTable<"/relay"> = {
     register: async (socket, payload, ack) => {
       let registered;
@@ -23,9 +29,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
         registered = await registerSession(ctx, socket, payload);
       } catch (err) {
         ctx.log.error({ err }, "register failed: shared state unavailable");
-        const reply = failure("unavailable");
-        if (ack) ack(reply);
-        else socket.emit("error", reply.error);
+        refuse(socket, ack, "unavailable");
         return;
       }
       if (ack) ack({ ok: true, ...registered });
@@ -33,14 +37,12 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
     },
     event: async (socket, payload, ack) => {
       const outcome = await publishFromCli(ctx, socket, payload);
-      if (!ack) return;
-      if (outcome.ok) ack({ ok: true, seq: outcome.seq });
-      else ack(failure(outcome.reason === "invalid_token" ? "invalid_token" : "unavailable"));
+      if (!outcome.ok) refuse(socket, ack, outcome.reason);
+      else ack?.({ ok: true, seq: outcome.seq });
     },
     session_end: async (socket, payload, ack) => {
       if (!tokenMatches(socket, payload.token)) {
-        socket.emit("error", { code: "invalid_token", message: "Invalid token" });
-        ack?.(failure("invalid_token"));
+        refuse(socket, ack, "invalid_token");
         return;
       }
       await endByClient(ctx, socket);
@@ -49,7 +51,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
     exec_result: (socket, payload, ack) => {
       const sessionId = socket.data.sessionId;
       if (!sessionId) {
-        ack?.(failure("not_registered"));
+        refuse(socket, ack, "not_registered");
         return;
       }
       ctx.viewer.to(rooms.session(sessionId)).emit("exec_result", payload);

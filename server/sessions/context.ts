@@ -16,8 +16,17 @@ export interface RelayContext {
   lifecycle: { shuttingDown: boolean };
 }
 
-/** Key TTL for a session's records: the ephemeral TTL for ephemeral sessions, the event TTL otherwise. */
+/**
+ * Key TTL of a live session's records. An ephemeral session's records must outlive its expiry by more
+ * than a sweep period: the sweep has to find the session to announce its end (session_expired to the
+ * CLI, disconnected to viewers, session_removed to the hub) before Redis forgets it.
+ */
 export function sessionTtl(config: RelayConfig, isEphemeral: boolean): number {
+  return isEphemeral ? config.ephemeralTtlMs + 2 * config.ephemeralSweepMs + 60_000 : config.eventTtlMs;
+}
+
+/** How long an ended session's snapshot stays available for replay (legacy: the ephemeral TTL). */
+export function endedTtl(config: RelayConfig, isEphemeral: boolean): number {
   return isEphemeral ? config.ephemeralTtlMs : config.eventTtlMs;
 }
 

@@ -3,7 +3,7 @@ import { randomHex, newId } from "../auth/secrets.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionRecord } from "../state/types.js";
 import { attachConnection, detachConnection } from "./connection.js";
-import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
+import { endedTtl, expiryFrom, sessionTtl, type RelayContext } from "./context.js";
 import { hubAdded, hubRemoved } from "./hub-feed.js";
 import { normalizeSessionName } from "./normalize.js";
 import { cliPresence } from "./presence.js";
@@ -75,7 +75,7 @@ export async function endSession(ctx: RelayContext, sessionId: string, generatio
   const now = ctx.clock();
   const current = await ctx.state.sessions.get(sessionId);
   if (!current) return null;
-  const ended = await ctx.state.sessions.end(sessionId, generation, now, sessionTtl(ctx.config, current.isEphemeral));
+  const ended = await ctx.state.sessions.end(sessionId, generation, now, endedTtl(ctx.config, current.isEphemeral));
   if (!ended) return null;
   const room = rooms.session(sessionId);
   ctx.viewer.to(room).emit("disconnected", { reason });

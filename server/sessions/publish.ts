@@ -33,10 +33,7 @@ export function tokenMatches(socket: TypedSocket<"/relay">, token: string | unde
 export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/relay">, req: PublishRequest): Promise<PublishOutcome> {
   const conn = getConnection(socket);
   const sessionId = socket.data.sessionId;
-  if (!sessionId || !conn || !tokenMatches(socket, req.token)) {
-    socket.emit("error", { code: "invalid_token", message: "Invalid token" });
-    return { ok: false, reason: "invalid_token" };
-  }
+  if (!sessionId || !conn || !tokenMatches(socket, req.token)) return { ok: false, reason: "invalid_token" };
   if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
     socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
     socket.emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
@@ -73,11 +70,8 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
     ctx.log.error({ err, sessionId }, "event append failed: shared state unavailable");
     return { ok: false, reason: "unavailable" };
   }
-  if (!result.ok) {
-    // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
-    socket.emit("error", { code: "invalid_token", message: "Invalid token" });
-    return { ok: false, reason: "invalid_token" };
-  }
+  // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
+  if (!result.ok) return { ok: false, reason: "invalid_token" };
   ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
   if (effects.statusChanged) {
     const s = conn.status;

@@ -21,6 +21,9 @@ export class ThinkingTracker {
         this.onUpdate(event.assistantMessageEvent);
         return event;
       case "message_end": {
+        // Tool results end messages too, between the assistant's message_end and turn_end: only an
+        // assistant message's end replaces the durations the turn_end will carry.
+        if (!isRecord(event.message) || event.message.role !== "assistant") return event;
         const stamped = stampMessage(event, this.durations);
         this.lastStamped = new Map(this.durations);
         this.starts.clear();

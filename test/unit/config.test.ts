@@ -110,12 +110,16 @@ describe("loadConfig refuses invalid values with a ConfigError naming the variab
     ["PIZZAPI_RELAY_EVENT_TTL_MS", "soon"],
     ["PIZZAPI_LOG_LEVEL", "verbose"],
     ["PIZZAPI_CLI_RECONNECT_GRACE_MS", "-5"],
-    ["PIZZAPI_REDIS_PREFIX", ""],
   ])("%s=%j", (name, value) => {
     const err = configError({ [name]: value });
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe("ConfigError");
     expect(err.message).toContain(name);
+  });
+
+  it("treats an empty value as unset: the default applies", () => {
+    const config = loadConfig({ PORT: "", PIZZAPI_EPHEMERAL_TTL_MS: " ", PIZZAPI_REDIS_PREFIX: "", PIZZAPI_SIO_ADAPTER: "" });
+    expect(config).toMatchObject({ port: 3000, ephemeralTtlMs: 600_000, redisPrefix: "pizzapi:relay:", adapter: "redis-streams" });
   });
 
   it("names every invalid variable at once", () => {

@@ -196,7 +196,7 @@ describe("ThinkingTracker", () => {
   // message_start/message_end (toolResult) for each result, and only then turn_end {message, toolResults}.
   // The toolResult's message_end overwrites the remembered durations with an empty map, so the turn_end
   // of every tool-using turn goes unstamped (server/sessions/thinking.ts, `case "message_end"`).
-  it.fails("stamps turn_end when toolResult message_end events come between the assistant message_end and turn_end", () => {
+  it("stamps turn_end when toolResult message_end events come between the assistant message_end and turn_end", () => {
     think(0, 1_500);
     const content = [
       { type: "thinking", thinking: "plan" },
