@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { hashSecret, newId, randomHex } from "../auth/secrets.js";
+import { hashSecret, randomHex } from "../auth/secrets.js";
+import { mintApiKey } from "./records.js";
 import type { ApiKeyMeta, ApiKeyStore, Identity } from "./types.js";
 
 interface StoredKey extends ApiKeyMeta {
@@ -58,15 +59,8 @@ export class FileApiKeyStore implements ApiKeyStore {
   }
 
   async create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }> {
-    const key = randomHex(32);
-    const meta: ApiKeyMeta = {
-      id: newId(),
-      userId: input.userId,
-      userName: input.userName,
-      name: input.name ?? null,
-      createdAt: new Date().toISOString(),
-    };
-    await this.mutate((data) => data.keys.push({ ...meta, hash: hashSecret(key) }));
+    const { key, hash, meta } = mintApiKey(input);
+    await this.mutate((data) => data.keys.push({ ...meta, hash }));
     return { key, meta };
   }
 

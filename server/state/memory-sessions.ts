@@ -1,3 +1,4 @@
+import { newSessionRecord } from "./records.js";
 import type {
   ClaimInput,
   ClaimResult,
@@ -46,27 +47,7 @@ export class MemorySessionStore implements SessionStore {
       while (this.live(sessionId));
       existing = undefined;
     }
-    const base: SessionRecord = {
-      sessionId,
-      userId: input.userId,
-      userName: input.userName,
-      cwd: input.cwd,
-      shareUrl: input.shareUrlFor(sessionId),
-      startedAt: new Date(input.now).toISOString(),
-      sessionName: input.sessionName,
-      isEphemeral: input.isEphemeral,
-      collabMode: input.collabMode,
-      isActive: false,
-      lastHeartbeatAt: null,
-      model: null,
-      runnerId: null,
-      runnerName: null,
-      generation: 1,
-      seq: 0,
-      expiresAt: input.expiresAt,
-      live: true,
-      endedAt: null,
-    };
+    const base = newSessionRecord(input, sessionId);
     const dropAt = input.now + input.ttlMs;
     if (existing?.record.live) {
       const previousGeneration = existing.record.generation;

@@ -1,4 +1,5 @@
-import { hashSecret, newId, randomHex } from "../auth/secrets.js";
+import { mintApiKey } from "./records.js";
+import { hashSecret, randomHex } from "../auth/secrets.js";
 import {
   KEY_CREATE,
   KEY_LIST,
@@ -31,15 +32,7 @@ export class RedisApiKeyStore implements ApiKeyStore {
   }
 
   async create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }> {
-    const key = randomHex(32);
-    const hash = hashSecret(key);
-    const meta: ApiKeyMeta = {
-      id: newId(),
-      userId: input.userId,
-      userName: input.userName,
-      name: input.name ?? null,
-      createdAt: new Date().toISOString(),
-    };
+    const { key, hash, meta } = mintApiKey(input);
     await this.scripts.run(
       KEY_CREATE,
       [this.keyOf(hash), this.indexKey],

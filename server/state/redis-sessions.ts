@@ -1,3 +1,4 @@
+import { newSessionRecord } from "./records.js";
 import type { ModelSummary } from "../../protocol/index.js";
 import {
   CLAIM,
@@ -168,27 +169,7 @@ export class RedisSessionStore implements SessionStore {
       "expiresAt", nullable(input.expiresAt === null ? null : String(input.expiresAt)),
     ];
     for (let attempt = 0; attempt < 100; attempt++) {
-      const base = recordFields({
-        sessionId,
-        userId: input.userId,
-        userName: input.userName,
-        cwd: input.cwd,
-        shareUrl: input.shareUrlFor(sessionId),
-        startedAt: new Date(input.now).toISOString(),
-        sessionName: input.sessionName,
-        isEphemeral: input.isEphemeral,
-        collabMode: input.collabMode,
-        isActive: false,
-        lastHeartbeatAt: null,
-        model: null,
-        runnerId: null,
-        runnerName: null,
-        generation: 1,
-        seq: 0,
-        expiresAt: input.expiresAt,
-        live: true,
-        endedAt: null,
-      });
+      const base = recordFields(newSessionRecord(input, sessionId));
       const reply = replyArray(
         await this.scripts.run(
           CLAIM,
