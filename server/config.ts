@@ -31,6 +31,16 @@ const EnvSchema = z.object({
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
   PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
   PIZZAPI_CLI_RECONNECT_GRACE_MS: int(10_000, 0),
+  PIZZAPI_RUNNER_TTL_MS: int(90_000, 1_000),
+  PIZZAPI_RUNNER_RECONNECT_GRACE_MS: int(10_000, 0),
+  PIZZAPI_SPAWN_TIMEOUT_MS: int(5_000, 1),
+  PIZZAPI_SKILL_TIMEOUT_MS: int(10_000, 1),
+  PIZZAPI_PENDING_LINK_TTL_MS: int(120_000, 1),
+  PIZZAPI_TERMINAL_BUFFER_BYTES: int(1_048_576, 1_024),
+  PIZZAPI_VAPID_PUBLIC_KEY: z.string().optional(),
+  PIZZAPI_VAPID_PRIVATE_KEY: z.string().optional(),
+  PIZZAPI_VAPID_SUBJECT: z.string().default("mailto:admin@localhost"),
+  PIZZAPI_PUSH_TIMEOUT_MS: int(10_000, 1),
   PIZZAPI_NODE_ID: z.string().optional(),
 });
 
@@ -57,6 +67,20 @@ export interface RelayConfig {
   shutdownGraceMs: number;
   /** How long a session outlives its CLI's lost connection, waiting for it to come back to any node. */
   cliReconnectGraceMs: number;
+  /** A runner record lives this long unless its node refreshes it (every third of it). */
+  runnerTtlMs: number;
+  /** How long a runner's terminals and record outlive its lost connection, waiting for it to return. */
+  runnerReconnectGraceMs: number;
+  spawnTimeoutMs: number;
+  skillTimeoutMs: number;
+  /** How long a spawned session's runner link waits for the session to register. */
+  pendingLinkTtlMs: number;
+  /** Output kept per terminal while no browser is attached (oldest dropped first). */
+  terminalBufferBytes: number;
+  /** Web Push (VAPID) keys; push notifications are off unless both are set. */
+  vapid: { publicKey: string; privateKey: string; subject: string } | null;
+  /** Timeout of one push delivery request. */
+  pushTimeoutMs: number;
   nodeId: string;
 }
 
@@ -101,6 +125,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
     shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,
     cliReconnectGraceMs: e.PIZZAPI_CLI_RECONNECT_GRACE_MS,
+    runnerTtlMs: e.PIZZAPI_RUNNER_TTL_MS,
+    runnerReconnectGraceMs: e.PIZZAPI_RUNNER_RECONNECT_GRACE_MS,
+    spawnTimeoutMs: e.PIZZAPI_SPAWN_TIMEOUT_MS,
+    skillTimeoutMs: e.PIZZAPI_SKILL_TIMEOUT_MS,
+    pendingLinkTtlMs: e.PIZZAPI_PENDING_LINK_TTL_MS,
+    terminalBufferBytes: e.PIZZAPI_TERMINAL_BUFFER_BYTES,
+    vapid:
+      e.PIZZAPI_VAPID_PUBLIC_KEY && e.PIZZAPI_VAPID_PRIVATE_KEY
+        ? { publicKey: e.PIZZAPI_VAPID_PUBLIC_KEY, privateKey: e.PIZZAPI_VAPID_PRIVATE_KEY, subject: e.PIZZAPI_VAPID_SUBJECT }
+        : null,
+    pushTimeoutMs: e.PIZZAPI_PUSH_TIMEOUT_MS,
     nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
   };
 }

@@ -12,6 +12,11 @@ import { createLogger, type Logger } from "./logger.js";
 import { mountHubNamespace } from "./namespaces/hub.js";
 import { mountRelayNamespace } from "./namespaces/relay.js";
 import { mountViewerNamespace } from "./namespaces/viewer.js";
+import { mountRunnerNamespace } from "./namespaces/runner.js";
+import { mountTerminalNamespace } from "./namespaces/terminal.js";
+import { mountRunnerRoutes } from "./http/runners.js";
+import { mountSessionRoutes } from "./http/sessions.js";
+import { PendingRequests } from "./runners/pending.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { createMemoryState } from "./state/memory.js";
@@ -93,10 +98,17 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     relay: typedNamespace(io, "/relay"),
     viewer: typedNamespace(io, "/viewer"),
     hub: typedNamespace(io, "/hub"),
+    runner: typedNamespace(io, "/runner"),
+    terminal: typedNamespace(io, "/terminal"),
+    requests: new PendingRequests(),
   };
   mountRelayNamespace(ctx, { reconnectGraceMs: config.cliReconnectGraceMs });
   mountViewerNamespace(ctx);
   mountHubNamespace(ctx);
+  mountRunnerNamespace(ctx);
+  mountTerminalNamespace(ctx);
+  mountRunnerRoutes(app, ctx);
+  mountSessionRoutes(app, ctx);
   const sweeper = startExpirySweep(ctx);
 
   const start = (): Promise<number> =>
@@ -115,6 +127,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     stopping ??= (async () => {
       lifecycle.shuttingDown = true;
       sweeper.stop();
+      ctx.requests.close();
       log.info("relay stopping: closing connections, shared state kept");
       await new Promise<void>((resolve) => {
         io.close(() => resolve());

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ClientEventMap, NoInterServerEvents } from "../define.js";
+import type { ClientEventMap } from "../define.js";
 import type { ErrorBody } from "../errors.js";
 import { RunnerSkillSchema, type RunnerSkill } from "../shared.js";
 
@@ -80,7 +80,19 @@ export interface RunnerServerToClient {
   delete_skill: (payload: { name: string; requestId: string }) => void;
 }
 
-export type RunnerInterServer = NoInterServerEvents;
+/** A runner's answer to a request, routed to whichever node is waiting for it. */
+export type RunnerReply =
+  | { kind: "spawn"; ok: boolean; message?: string }
+  | { kind: "skills"; ok: boolean; message?: string; skills?: RunnerSkill[]; name?: string; content?: string };
+
+/**
+ * Between relay nodes: a runner's reply reaches the node whose REST call waits for it (`key` is the
+ * request's correlation id), and a runner's final departure rejects what still waits for it.
+ */
+export interface RunnerInterServer {
+  runner_reply: (payload: { key: string; runnerId: string; reply: RunnerReply }) => void;
+  runner_gone: (payload: { runnerId: string }) => void;
+}
 
 export interface RunnerSocketData {
   userId: string;
@@ -88,5 +100,7 @@ export interface RunnerSocketData {
   protocolVersion: string;
   clientVersion: string | null;
   runnerId: string | null;
+  /** Registration generation in shared state: only the current one may refresh or remove the record. */
+  generation: number;
   skills: RunnerSkill[];
 }

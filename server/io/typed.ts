@@ -38,3 +38,13 @@ export const rooms = {
   runner: (runnerId: string) => `runner:${runnerId}`,
   terminal: (terminalId: string) => `terminal:${terminalId}`,
 } as const;
+
+/**
+ * The emitter for a socket's last words before the server disconnects it. With connection state
+ * recovery on, `socket.emit` first stores the packet through the adapter (an XADD with redis-streams)
+ * and delivers it after that round trip, i.e. after an immediate `disconnect()`; a local emit to the
+ * socket's own room is delivered at once, and there is nothing to recover after a refusal anyway.
+ */
+export function lastWords<S extends { id: string; nsp: { local: { to(room: string): unknown } } }>(socket: S): ReturnType<S["nsp"]["local"]["to"]> {
+  return socket.nsp.local.to(socket.id) as ReturnType<S["nsp"]["local"]["to"]>;
+}

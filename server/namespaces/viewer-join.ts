@@ -1,5 +1,5 @@
 import type { SessionEventFrame } from "../../protocol/index.js";
-import { rooms, type TypedSocket } from "../io/typed.js";
+import { lastWords, rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionView, Snapshot } from "../state/types.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "../sessions/context.js";
 
@@ -17,7 +17,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     view = await ctx.state.sessions.view(sessionId, lastSeq ?? undefined);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
-    socket.emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
+    lastWords(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
     socket.disconnect(true);
     return;
   }
@@ -55,8 +55,9 @@ export function sendSnapshot(socket: TypedSocket<"/viewer">, snapshot: Snapshot,
 
 function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void {
   socket.leave(rooms.session(sessionId));
-  socket.emit("connected", { sessionId, replayOnly: true });
-  socket.emit("error", { code: "not_found", message: "Session not found" });
+  const to = lastWords(socket);
+  to.emit("connected", { sessionId, replayOnly: true });
+  to.emit("error", { code: "not_found", message: "Session not found" });
   socket.disconnect(true);
 }
 
@@ -64,9 +65,10 @@ function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void 
 function replayEnded(socket: TypedSocket<"/viewer">, sessionId: string, snapshot: Snapshot): void {
   if (!snapshot.hasState) return refuseUnknown(socket, sessionId);
   socket.leave(rooms.session(sessionId));
-  socket.emit("connected", { sessionId, replayOnly: true });
-  socket.emit("event", { event: stateEvent(snapshot.stateJson), replay: true });
-  socket.emit("disconnected", { reason: "Session is no longer live (snapshot replay)." });
+  const to = lastWords(socket);
+  to.emit("connected", { sessionId, replayOnly: true });
+  to.emit("event", { event: stateEvent(snapshot.stateJson), replay: true });
+  to.emit("disconnected", { reason: "Session is no longer live (snapshot replay)." });
   socket.disconnect(true);
 }
 

@@ -1,4 +1,5 @@
 import type { RelayConfig } from "../config.js";
+import type { PendingRequests } from "../runners/pending.js";
 import type { TypedNamespace } from "../io/typed.js";
 import type { Logger } from "../logger.js";
 import type { SharedState } from "../state/types.js";
@@ -12,6 +13,10 @@ export interface RelayContext {
   relay: TypedNamespace<"/relay">;
   viewer: TypedNamespace<"/viewer">;
   hub: TypedNamespace<"/hub">;
+  runner: TypedNamespace<"/runner">;
+  terminal: TypedNamespace<"/terminal">;
+  /** Runner requests this node waits on (REST spawn and skills). */
+  requests: PendingRequests;
   /** Set during graceful shutdown: disconnects then are moves to another node, not session ends. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -42,6 +42,16 @@ async function countMembers(
   }
 }
 
+/** Members of one room of a namespace, cluster-wide: a count, or null when unknown. */
+export async function countIn(
+  ctx: RelayContext,
+  nsp: { in(room: string): { fetchSockets(): Promise<Array<{ rooms: Set<string> }>> } },
+  room: string,
+): Promise<number | null> {
+  const presence = await countMembers((r) => nsp.in(r[0] ?? room).fetchSockets(), [room], ctx);
+  return presence.known ? (presence.counts.get(room) ?? 0) : null;
+}
+
 /** Viewers per session, cluster-wide. */
 export function viewerPresence(ctx: RelayContext, sessionIds: string[]): Promise<Presence> {
   return countMembers((r) => ctx.viewer.in(r).fetchSockets(), sessionIds.map(rooms.session), ctx);

@@ -114,3 +114,28 @@ function sideEffects(conn: CliConnection, event: unknown, now: number): Effects 
   }
   return { kind: "other", statusChanged: false };
 }
+
+/**
+ * `runner_session_event` (legacy 4.3, older runner generation): published like a CLI event (seq + 1,
+ * log, broadcast), under the session's current generation, without hub side effects and without push.
+ * The caller has checked that the session is live and linked to the sending runner.
+ */
+export async function publishForRunner(ctx: RelayContext, sessionId: string, generation: number, isEphemeral: boolean, event: unknown): Promise<PublishOutcome> {
+  const now = ctx.clock();
+  const kind: PublishKind = isRecord(event) && event.type === "session_active" ? "state" : isRecord(event) && event.type === "heartbeat" ? "heartbeat" : "other";
+  const input: PublishInput = {
+    sessionId,
+    generation,
+    eventJson: event === undefined ? undefined : JSON.stringify(event),
+    kind,
+    stateJson: kind === "state" && isRecord(event) && event.state !== undefined ? JSON.stringify(event.state) : undefined,
+    now,
+    expiresAt: expiryFrom(ctx.config, isEphemeral, now),
+    ttlMs: sessionTtl(ctx.config, isEphemeral),
+    bufferSize: ctx.config.eventBufferSize,
+  };
+  const result = await ctx.state.sessions.publish(input);
+  if (!result.ok) return { ok: false, reason: "invalid_token" };
+  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
+  return { ok: true, seq: result.seq };
+}

@@ -1,10 +1,11 @@
-import { newSessionRecord } from "./records.js";
+import { compareEnded, newSessionRecord } from "./records.js";
 import type {
   ClaimInput,
   ClaimResult,
   LoggedEvent,
   PublishInput,
   PublishResult,
+  RunnerLink,
   SessionRecord,
   SessionStore,
   SessionView,
@@ -24,6 +25,8 @@ const emptySnapshot = (): Snapshot => ({ stateJson: undefined, hasState: false, 
 /** In-memory SessionStore for the embedded single-node mode. Same contract as the Redis one. */
 export class MemorySessionStore implements SessionStore {
   private readonly entries = new Map<string, Entry>();
+  /** Pending runner links by session id, each with the epoch ms after which it is forgotten. */
+  private readonly links = new Map<string, { link: RunnerLink; dropAt: number }>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -68,6 +71,14 @@ export class MemorySessionStore implements SessionStore {
       // Same user, ended incarnation: a new session that keeps the id's seq and log monotonic.
       base.seq = existing.record.seq;
       base.generation = existing.record.generation + 1;
+    }
+    if (outcome === "created" && requested !== undefined) {
+      const link = this.pendingLink(sessionId);
+      if (link) {
+        base.runnerId = link.runnerId;
+        base.runnerName = link.runnerName;
+        this.links.delete(sessionId);
+      }
     }
     this.entries.set(sessionId, { record: base, snapshot: emptySnapshot(), log: existing?.log ?? [], dropAt });
     return { record: { ...base }, outcome };
@@ -126,6 +137,15 @@ export class MemorySessionStore implements SessionStore {
     return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 
+  async listEnded(userId: string): Promise<SessionRecord[]> {
+    const out: SessionRecord[] = [];
+    for (const id of [...this.entries.keys()]) {
+      const entry = this.live(id);
+      if (entry && !entry.record.live && entry.record.userId === userId) out.push({ ...entry.record });
+    }
+    return out.sort(compareEnded);
+  }
+
   async listExpired(now: number): Promise<Array<{ sessionId: string; generation: number }>> {
     const out: Array<{ sessionId: string; generation: number }> = [];
     for (const id of [...this.entries.keys()]) {
@@ -134,6 +154,33 @@ export class MemorySessionStore implements SessionStore {
       if (r?.live && r.isEphemeral && r.expiresAt !== null && r.expiresAt <= now) out.push({ sessionId: id, generation: r.generation });
     }
     return out;
+  }
+
+  private pendingLink(sessionId: string): RunnerLink | undefined {
+    const found = this.links.get(sessionId);
+    if (found && found.dropAt <= this.clock()) {
+      this.links.delete(sessionId);
+      return undefined;
+    }
+    return found?.link;
+  }
+
+  async setPendingLink(sessionId: string, link: RunnerLink, ttlMs: number): Promise<void> {
+    // Links of spawns that never registered are forgotten here, so the map does not grow without bound.
+    for (const id of [...this.links.keys()]) this.pendingLink(id);
+    this.links.set(sessionId, { link: { runnerId: link.runnerId, runnerName: link.runnerName }, dropAt: this.clock() + ttlMs });
+  }
+
+  async getPendingLink(sessionId: string): Promise<RunnerLink | null> {
+    const link = this.pendingLink(sessionId);
+    return link ? { ...link } : null;
+  }
+
+  async linkRunner(sessionId: string, link: RunnerLink): Promise<SessionRecord | null> {
+    const entry = this.live(sessionId);
+    if (!entry || !entry.record.live) return null;
+    entry.record = { ...entry.record, runnerId: link.runnerId, runnerName: link.runnerName };
+    return { ...entry.record };
   }
 }
 

@@ -1,6 +1,9 @@
 import { hashSecret, randomHex } from "../auth/secrets.js";
 import { FileApiKeyStore } from "./file-keys.js";
+import { MemoryPushStore } from "./memory-push.js";
+import { MemoryRunnerStore } from "./memory-runners.js";
 import { MemorySessionStore } from "./memory-sessions.js";
+import { MemoryTerminalStore } from "./memory-terminals.js";
 import type { ApiKeyStore, Identity, LoginStore, SharedState } from "./types.js";
 
 /** Browser logins of the embedded mode: in memory, hashed, with a TTL. */
@@ -31,7 +34,10 @@ export class MemoryLoginStore implements LoginStore {
   }
 }
 
-/** The embedded single-node state: sessions and logins in memory, API keys in a file under dataDir. */
+/**
+ * The embedded single-node state: sessions, logins, runners, terminals and push subscriptions in
+ * memory, API keys in a file under dataDir.
+ */
 export function createMemoryState(options: { dataDir: string; keys?: ApiKeyStore; clock?: () => number }): SharedState {
   const clock = options.clock ?? Date.now;
   return {
@@ -39,6 +45,9 @@ export function createMemoryState(options: { dataDir: string; keys?: ApiKeyStore
     keys: options.keys ?? new FileApiKeyStore(options.dataDir),
     logins: new MemoryLoginStore(clock),
     sessions: new MemorySessionStore(clock),
+    runners: new MemoryRunnerStore(clock),
+    terminals: new MemoryTerminalStore(clock),
+    push: new MemoryPushStore(),
     ping: async () => undefined,
     close: async () => undefined,
   };

@@ -1,5 +1,14 @@
 import { hashSecret, newId, randomHex } from "../auth/secrets.js";
-import type { ApiKeyMeta, ClaimInput, Identity, SessionRecord } from "./types.js";
+import type {
+  ApiKeyMeta,
+  ClaimInput,
+  Identity,
+  PushSubscriptionRecord,
+  RunnerRecord,
+  RunnerRegistration,
+  SessionRecord,
+  TerminalRecord,
+} from "./types.js";
 
 /** Record construction shared by the state implementations, so both build exactly the same values. */
 
@@ -36,4 +45,40 @@ export function mintApiKey(input: Identity & { name?: string | null }): { key: s
     hash: hashSecret(key),
     meta: { id: newId(), userId: input.userId, userName: input.userName, name: input.name ?? null, createdAt: new Date().toISOString() },
   };
+}
+
+/** The order of SessionStore.listEnded: most recently ended first, then sessionId. */
+export function compareEnded(a: SessionRecord, b: SessionRecord): number {
+  return (b.endedAt ?? "").localeCompare(a.endedAt ?? "") || a.sessionId.localeCompare(b.sessionId);
+}
+
+/** A runner's record for a registration: both implementations build it here, field for field. */
+export function newRunnerRecord(input: RunnerRegistration, generation: number, sessionIds: string[]): RunnerRecord {
+  return {
+    runnerId: input.runnerId,
+    userId: input.userId,
+    userName: input.userName,
+    name: input.name,
+    roots: [...input.roots],
+    skills: input.skills.map((s) => ({ ...s })),
+    sessionIds: [...sessionIds],
+    generation,
+    nodeId: input.nodeId,
+    connectedAt: input.connectedAt,
+  };
+}
+
+/** The order of RunnerStore.listByUser: connectedAt, then runnerId. */
+export function compareRunners(a: RunnerRecord, b: RunnerRecord): number {
+  return a.connectedAt.localeCompare(b.connectedAt) || a.runnerId.localeCompare(b.runnerId);
+}
+
+/** The order of TerminalStore.listByRunner: createdAt, then terminalId. */
+export function compareTerminals(a: TerminalRecord, b: TerminalRecord): number {
+  return a.createdAt.localeCompare(b.createdAt) || a.terminalId.localeCompare(b.terminalId);
+}
+
+/** The order of PushStore.list: createdAt, then endpoint. */
+export function comparePush(a: PushSubscriptionRecord, b: PushSubscriptionRecord): number {
+  return a.createdAt.localeCompare(b.createdAt) || a.endpoint.localeCompare(b.endpoint);
 }

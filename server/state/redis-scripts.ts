@@ -131,6 +131,10 @@ end
 local function user_set(prefix, uid)
   return prefix .. 'user:' .. uid .. ':sessions'
 end
+
+local function ended_set(prefix, uid)
+  return prefix .. 'user:' .. uid .. ':ended'
+end
 `;
 
 function script(name: string, body: string): LuaScript {
@@ -138,7 +142,8 @@ function script(name: string, body: string): LuaScript {
 }
 
 /**
- * KEYS: record, snapshot, events, expiry zset, user set of the claimant.
+ * KEYS: record, snapshot, events, expiry zset, user set of the claimant, and optionally the pending
+ * runner link of the id (passed only for a claim of the requested id: a "created" outcome consumes it).
  * ARGV: id, userId, ttlMs, mustBeNew (1/0), nUpdate, nBase, update pairs..., base pairs...
  * Returns {"taken"} or {outcome, previousGeneration, HGETALL record}.
  */
@@ -170,6 +175,18 @@ if redis.call('EXISTS', rec) == 1 then
 else
   redis.call('DEL', snap, events)
   apply_fields(rec, base_from, nbase)
+end
+if outcome == 'created' and KEYS[6] then
+  local link = redis.call('HMGET', KEYS[6], 'runnerId', 'runnerName')
+  if link[1] then
+    redis.call('HSET', rec, 'runnerId', link[1])
+    if link[2] then
+      redis.call('HSET', rec, 'runnerName', link[2])
+    else
+      redis.call('HDEL', rec, 'runnerName')
+    end
+    redis.call('DEL', KEYS[6])
+  end
 end
 redis.call('SADD', uset, id)
 index_expiry(rec, zset, id)
@@ -254,7 +271,10 @@ if redis.call('HGET', rec, 'generation') ~= ARGV[3] then return false end
 redis.call('HSET', rec, 'live', '0', 'isActive', '0', 'endedAt', ARGV[4])
 redis.call('HDEL', rec, 'expiresAt')
 redis.call('ZREM', zset, ARGV[1])
-redis.call('SREM', user_set(ARGV[2], redis.call('HGET', rec, 'userId')), ARGV[1])
+local uid = redis.call('HGET', rec, 'userId')
+redis.call('SREM', user_set(ARGV[2], uid), ARGV[1])
+redis.call('SADD', ended_set(ARGV[2], uid), ARGV[1])
+keep_set(ended_set(ARGV[2], uid), tonumber(ARGV[5]))
 local out = redis.call('HGETALL', rec)
 expire_session(tonumber(ARGV[5]))
 return out
@@ -308,6 +328,28 @@ return out
 `,
 );
 
+/** KEYS: ended set of the user. ARGV: prefix, userId. Returns the kept ended records; drops stale members. */
+export const LIST_ENDED = script(
+  "listEnded",
+  `
+local ids = redis.call('SMEMBERS', KEYS[1])
+local out = {}
+for _, id in ipairs(ids) do
+  local r = redis.call('HGETALL', ARGV[1] .. 'session:' .. id)
+  local live, owner
+  for i = 1, #r, 2 do
+    if r[i] == 'live' then live = r[i + 1] elseif r[i] == 'userId' then owner = r[i + 1] end
+  end
+  if live == '0' and owner == ARGV[2] then
+    out[#out + 1] = r
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return out
+`,
+);
+
 /** KEYS: expiry zset. ARGV: prefix, now. Returns flat {id, generation, ...}; drops stale members. */
 export const LIST_EXPIRED = script(
   "listExpired",
@@ -329,6 +371,29 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+`,
+);
+
+/** KEYS: pending link. ARGV: ttlMs, runnerId, runnerName (tagged). Replaces any earlier link. */
+export const SET_PENDING_LINK = script(
+  "setPendingLink",
+  `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'runnerId', ARGV[2])
+set_tagged(KEYS[1], 'runnerName', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`,
+);
+
+/** KEYS: session record. ARGV: runnerId, runnerName (tagged). Returns the record, or nil unless live. */
+export const LINK_RUNNER = script(
+  "linkRunner",
+  `
+if redis.call('HGET', KEYS[1], 'live') ~= '1' then return false end
+redis.call('HSET', KEYS[1], 'runnerId', ARGV[1])
+set_tagged(KEYS[1], 'runnerName', ARGV[2])
+return redis.call('HGETALL', KEYS[1])
 `,
 );
 
@@ -369,5 +434,308 @@ if not h then return 0 end
 redis.call('DEL', ARGV[1] .. 'apikey:' .. h)
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1
+`,
+);
+
+// ---------------------------------------------------------------------------------------------------
+// Runners. See redis-runners.ts for the layout.
+
+const RUNNER_PRELUDE = `
+local function runner_set(prefix, uid)
+  return prefix .. 'user:' .. uid .. ':runners'
+end
+`;
+
+/** KEYS: runner secret. ARGV: sha256 of the secret, userId. Returns "ok", "secret_mismatch" or "other_user". */
+export const RUNNER_BIND_SECRET = script(
+  "runnerBindSecret",
+  `
+local bound = redis.call('HMGET', KEYS[1], 'hash', 'userId')
+if not bound[1] then
+  redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'userId', ARGV[2])
+  return 'ok'
+end
+if bound[1] ~= ARGV[1] then return 'secret_mismatch' end
+if bound[2] ~= ARGV[2] then return 'other_user' end
+return 'ok'
+`,
+);
+
+/**
+ * KEYS: runner record, runner set of the registering user. ARGV: prefix, runnerId, ttlMs, field pairs
+ * (tagged)... Keeps the live predecessor's session fields; returns the new record (HGETALL).
+ */
+export const RUNNER_REGISTER = script(
+  "runnerRegister",
+  RUNNER_PRELUDE +
+    `
+local rec, uset = KEYS[1], KEYS[2]
+local prefix, id, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local gen = 1
+local prev = redis.call('HMGET', rec, 'generation', 'userId')
+if prev[1] then
+  gen = tonumber(prev[1]) + 1
+  if prev[2] then
+    local old = runner_set(prefix, prev[2])
+    if old ~= uset then redis.call('SREM', old, id) end
+  end
+end
+apply_fields(rec, 4, (#ARGV - 3) / 2)
+redis.call('HSET', rec, 'generation', gen)
+local out = redis.call('HGETALL', rec)
+redis.call('PEXPIRE', rec, ttl)
+if ttl > 0 then
+  redis.call('SADD', uset, id)
+  keep_set(uset, ttl)
+end
+return out
+`,
+);
+
+/** KEYS: runner record. ARGV: prefix, generation, ttlMs. Returns 1 when refreshed. */
+export const RUNNER_REFRESH = script(
+  "runnerRefresh",
+  RUNNER_PRELUDE +
+    `
+local cur = redis.call('HMGET', KEYS[1], 'generation', 'userId')
+if cur[1] ~= ARGV[2] then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+if cur[2] then keep_set(runner_set(ARGV[1], cur[2]), ttl) end
+return 1
+`,
+);
+
+/** KEYS: runner record. ARGV: prefix, generation, runnerId. Returns 1 when removed. */
+export const RUNNER_REMOVE = script(
+  "runnerRemove",
+  RUNNER_PRELUDE +
+    `
+local cur = redis.call('HMGET', KEYS[1], 'generation', 'userId')
+if cur[1] ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+if cur[2] then redis.call('SREM', runner_set(ARGV[1], cur[2]), ARGV[3]) end
+return 1
+`,
+);
+
+/** KEYS: runner set of the user. ARGV: prefix, userId. Returns the live records; drops stale members. */
+export const RUNNER_LIST = script(
+  "runnerList",
+  `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local rec = ARGV[1] .. 'runner:' .. id
+  if redis.call('HGET', rec, 'userId') == ARGV[2] then
+    out[#out + 1] = redis.call('HGETALL', rec)
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return out
+`,
+);
+
+/** KEYS: a hash. ARGV: field, value. Sets the field only if the hash exists (never resurrects it). */
+export const HSET_IF_EXISTS = script(
+  "hsetIfExists",
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`,
+);
+
+/** KEYS: runner record. ARGV: session field. Adds the session (numbered in order) unless present. */
+export const RUNNER_ADD_SESSION = script(
+  "runnerAddSession",
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], redis.call('HINCRBY', KEYS[1], 'sessionCounter', 1))
+return 1
+`,
+);
+
+// ---------------------------------------------------------------------------------------------------
+// Terminals. See redis-terminals.ts for the layout. The frame text is never decoded.
+
+const TERMINAL_PRELUDE = `
+local function terminal_set(prefix, runner)
+  return prefix .. 'runner:' .. runner .. ':terminals'
+end
+
+-- gives a runner's terminal set the longest TTL of its members (none if one has none); drops stale ones
+local function cover_set(key, prefix)
+  local max = 0
+  for _, m in ipairs(redis.call('SMEMBERS', key)) do
+    local t = redis.call('PTTL', prefix .. 'terminal:' .. m)
+    if t == -2 then
+      redis.call('SREM', key, m)
+    elseif t == -1 then
+      redis.call('PERSIST', key)
+      return
+    elseif t > max then
+      max = t
+    end
+  end
+  if max > 0 then redis.call('PEXPIRE', key, max) end
+end
+
+-- adds a terminal whose record has just been given ttl (false: no TTL) to its runner's set, whose TTL
+-- must outlast every member's
+local function index_terminal(key, prefix, id, ttl)
+  local t = redis.call('PTTL', key)
+  redis.call('SADD', key, id)
+  if not ttl then
+    redis.call('PERSIST', key)
+  elseif t == -1 then
+    cover_set(key, prefix)
+  elseif t == -2 or t < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+`;
+
+function terminalScript(name: string, body: string): LuaScript {
+  return script(name, TERMINAL_PRELUDE + body);
+}
+
+/**
+ * KEYS: record, buffer, runner's terminal set. ARGV: prefix, terminalId, ttlMs, field pairs (tagged)...
+ * Replaces any earlier terminal of that id (and its buffer).
+ */
+export const TERMINAL_CREATE = terminalScript(
+  "terminalCreate",
+  `
+local rec, buf, tset = KEYS[1], KEYS[2], KEYS[3]
+local prefix, id, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local old = redis.call('HGET', rec, 'runnerId')
+if old then redis.call('SREM', terminal_set(prefix, old), id) end
+redis.call('DEL', rec, buf)
+if ttl <= 0 then return 0 end
+apply_fields(rec, 4, (#ARGV - 3) / 2)
+redis.call('HSET', rec, 'bufferBytes', '0')
+redis.call('PEXPIRE', rec, ttl)
+index_terminal(tset, prefix, id, ttl)
+return 1
+`,
+);
+
+/**
+ * KEYS: record, buffer. ARGV: prefix, terminalId, ttl ("keep", "persist" or ms), field pairs (tagged)...
+ * Returns the record after the change, or nil if there is none.
+ */
+export const TERMINAL_UPDATE = terminalScript(
+  "terminalUpdate",
+  `
+local rec, buf = KEYS[1], KEYS[2]
+local prefix, id, mode = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', rec) == 0 then return false end
+apply_fields(rec, 4, (#ARGV - 3) / 2)
+local tset = terminal_set(prefix, redis.call('HGET', rec, 'runnerId'))
+if mode == 'persist' then
+  redis.call('PERSIST', rec)
+  redis.call('PERSIST', buf)
+  index_terminal(tset, prefix, id, false)
+elseif mode ~= 'keep' then
+  local ttl = tonumber(mode)
+  if ttl <= 0 then
+    redis.call('DEL', rec, buf)
+    redis.call('SREM', tset, id)
+    return false
+  end
+  redis.call('PEXPIRE', rec, ttl)
+  redis.call('PEXPIRE', buf, ttl)
+  index_terminal(tset, prefix, id, ttl)
+end
+return redis.call('HGETALL', rec)
+`,
+);
+
+/** KEYS: record, buffer. ARGV: prefix, terminalId. */
+export const TERMINAL_DELETE = terminalScript(
+  "terminalDelete",
+  `
+local runner = redis.call('HGET', KEYS[1], 'runnerId')
+redis.call('DEL', KEYS[1], KEYS[2])
+if runner then redis.call('SREM', terminal_set(ARGV[1], runner), ARGV[2]) end
+return 1
+`,
+);
+
+/** KEYS: runner's terminal set. ARGV: prefix, runnerId. Returns the records; drops stale members. */
+export const TERMINAL_LIST = terminalScript(
+  "terminalList",
+  `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local rec = ARGV[1] .. 'terminal:' .. id
+  if redis.call('HGET', rec, 'runnerId') == ARGV[2] then
+    out[#out + 1] = redis.call('HGETALL', rec)
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return out
+`,
+);
+
+/**
+ * KEYS: record, buffer. ARGV: frame text, maxBytes. Returns {live, known} as 1/0. Without a viewer the
+ * frame is appended and the oldest frames dropped while the buffer holds more than maxBytes; the
+ * record's bufferBytes keeps the running total, so this costs O(dropped). The buffer takes the
+ * record's TTL.
+ */
+export const TERMINAL_FRAME = terminalScript(
+  "terminalFrame",
+  `
+local rec, buf = KEYS[1], KEYS[2]
+if redis.call('EXISTS', rec) == 0 then return {0, 0} end
+if redis.call('HEXISTS', rec, 'viewer') == 1 then return {1, 1} end
+local max = tonumber(ARGV[2])
+local bytes = #ARGV[1]
+if redis.call('RPUSH', buf, ARGV[1]) > 1 then
+  bytes = bytes + (tonumber(redis.call('HGET', rec, 'bufferBytes')) or 0)
+end
+while bytes > max do
+  local oldest = redis.call('LPOP', buf)
+  if not oldest then
+    bytes = 0
+    break
+  end
+  bytes = bytes - #oldest
+end
+redis.call('HSET', rec, 'bufferBytes', bytes)
+local t = redis.call('PTTL', rec)
+if t == -1 then
+  redis.call('PERSIST', buf)
+elseif t > 0 then
+  redis.call('PEXPIRE', buf, t)
+end
+return {0, 1}
+`,
+);
+
+/** KEYS: record, buffer. ARGV: viewer. Returns nil, or {record, buffered frames oldest first}. */
+export const TERMINAL_ATTACH = terminalScript(
+  "terminalAttach",
+  `
+local rec, buf = KEYS[1], KEYS[2]
+if redis.call('EXISTS', rec) == 0 then return false end
+redis.call('HSET', rec, 'viewer', ARGV[1], 'bufferBytes', '0')
+local buffered = redis.call('LRANGE', buf, 0, -1)
+redis.call('DEL', buf)
+return {redis.call('HGETALL', rec), buffered}
+`,
+);
+
+/** KEYS: record. ARGV: viewer. Clears the viewer iff it is ARGV[1]; returns the record or nil. */
+export const TERMINAL_DETACH = terminalScript(
+  "terminalDetach",
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HGET', KEYS[1], 'viewer') == ARGV[1] then redis.call('HDEL', KEYS[1], 'viewer') end
+return redis.call('HGETALL', KEYS[1])
 `,
 );

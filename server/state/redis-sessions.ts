@@ -1,11 +1,14 @@
-import { newSessionRecord } from "./records.js";
+import { compareEnded, newSessionRecord } from "./records.js";
 import type { ModelSummary } from "../../protocol/index.js";
 import {
   CLAIM,
   END,
+  LINK_RUNNER,
   LIST_BY_USER,
+  LIST_ENDED,
   LIST_EXPIRED,
   PUBLISH,
+  SET_PENDING_LINK,
   TOUCH,
   VIEW,
   replyArray,
@@ -22,6 +25,7 @@ import type {
   LoggedEvent,
   PublishInput,
   PublishResult,
+  RunnerLink,
   SessionRecord,
   SessionStore,
   SessionView,
@@ -36,7 +40,11 @@ import type {
  *                                  trimmed to bufferSize.
  *   P session:{id}:snapshot  HASH  state (JSON, absent = none), hasState "1"/"0", heartbeat (JSON).
  *   P user:{userId}:sessions SET   live ids of the user (stale members are dropped when listed).
+ *   P user:{userId}:ended    SET   ids the user's sessions ended under (dropped when listed once the
+ *                                  record is gone or live again); its TTL outlasts the ended records'.
  *   P sessions:expiry        ZSET  live ephemeral ids scored by expiresAt.
+ *   P pendinglink:{id}       HASH  runnerId, runnerName (absent = null) of a runner spawning the id, with
+ *                                  a PX TTL; consumed by the claim that creates the id.
  * Record, snapshot and log share one TTL, refreshed by claim, publish, touch and end.
  */
 
@@ -156,6 +164,14 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}user:${userId}:sessions`;
   }
 
+  private endedKey(userId: string): string {
+    return `${this.prefix}user:${userId}:ended`;
+  }
+
+  private linkKey(sessionId: string): string {
+    return `${this.prefix}pendinglink:${sessionId}`;
+  }
+
   async claim(input: ClaimInput): Promise<ClaimResult> {
     const requested = input.sessionId && input.sessionId.length > 0 ? input.sessionId : undefined;
     let sessionId = requested ?? input.newId();
@@ -170,10 +186,12 @@ export class RedisSessionStore implements SessionStore {
     ];
     for (let attempt = 0; attempt < 100; attempt++) {
       const base = recordFields(newSessionRecord(input, sessionId));
+      // Only a claim of the requested id may consume (atomically, if it creates the id) its pending link.
+      const linkKeys = requested !== undefined && !reassigned ? [this.linkKey(sessionId)] : [];
       const reply = replyArray(
         await this.scripts.run(
           CLAIM,
-          [...this.sessionKeys(sessionId), this.userKey(input.userId)],
+          [...this.sessionKeys(sessionId), this.userKey(input.userId), ...linkKeys],
           [
             sessionId,
             input.userId,
@@ -289,6 +307,11 @@ export class RedisSessionStore implements SessionStore {
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.sessionId.localeCompare(b.sessionId));
   }
 
+  async listEnded(userId: string): Promise<SessionRecord[]> {
+    const reply = replyArray(await this.scripts.run(LIST_ENDED, [this.endedKey(userId)], [this.prefix, userId]), "listEnded");
+    return reply.map((r) => decodeRecord(replyHash(r, "listEnded"))).sort(compareEnded);
+  }
+
   async listExpired(now: number): Promise<Array<{ sessionId: string; generation: number }>> {
     const flat = replyArray(await this.scripts.run(LIST_EXPIRED, [this.expiryKey], [this.prefix, String(now)]), "listExpired");
     const out: Array<{ sessionId: string; generation: number }> = [];
@@ -296,5 +319,21 @@ export class RedisSessionStore implements SessionStore {
       out.push({ sessionId: replyString(flat[i], "listExpired"), generation: replyNumber(flat[i + 1], "listExpired") });
     }
     return out;
+  }
+
+  async setPendingLink(sessionId: string, link: RunnerLink, ttlMs: number): Promise<void> {
+    await this.scripts.run(SET_PENDING_LINK, [this.linkKey(sessionId)], [ttlArg(ttlMs), link.runnerId, nullable(link.runnerName)]);
+  }
+
+  async getPendingLink(sessionId: string): Promise<RunnerLink | null> {
+    const fields = replyHash(await this.client.sendCommand<Reply>(["HGETALL", this.linkKey(sessionId)]), "pending link");
+    const runnerId = fields.get("runnerId");
+    return runnerId === undefined ? null : { runnerId, runnerName: fields.get("runnerName") ?? null };
+  }
+
+  async linkRunner(sessionId: string, link: RunnerLink): Promise<SessionRecord | null> {
+    const reply = await this.scripts.run(LINK_RUNNER, [this.recordKey(sessionId)], [link.runnerId, nullable(link.runnerName)]);
+    if (reply === null || reply === undefined) return null;
+    return decodeRecord(replyHash(reply, "linkRunner"));
   }
 }

@@ -1,4 +1,4 @@
-import type { ModelSummary } from "../../protocol/index.js";
+import type { ModelSummary, RunnerSkill } from "../../protocol/index.js";
 
 /**
  * The shared state of the relay: one interface, two implementations (in-memory for the embedded
@@ -130,7 +130,16 @@ export interface SessionView {
   log?: { complete: true; events: LoggedEvent[] } | { complete: false };
 }
 
+export interface RunnerLink {
+  runnerId: string;
+  runnerName: string | null;
+}
+
 export interface SessionStore {
+  /**
+   * Creates or re-claims a session. A "created" claim of the requested id consumes a pending runner
+   * link for it (see setPendingLink): the new record carries its runnerId and runnerName.
+   */
   claim(input: ClaimInput): Promise<ClaimResult>;
   get(sessionId: string): Promise<SessionRecord | null>;
   /** Reads record, snapshot and (optionally) the log after afterSeq in one atomic step. */
@@ -143,8 +152,102 @@ export interface SessionStore {
   end(sessionId: string, generation: number, now: number, ttlMs: number): Promise<SessionRecord | null>;
   /** Live sessions of a user, oldest first. */
   listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Ended sessions of a user whose records are still kept (their replay TTL), most recently ended first. */
+  listEnded(userId: string): Promise<SessionRecord[]>;
   /** Live ephemeral sessions whose expiry passed. */
   listExpired(now: number): Promise<Array<{ sessionId: string; generation: number }>>;
+  /** Remembers that `sessionId` is being spawned by a runner, until it registers or ttlMs passes. */
+  setPendingLink(sessionId: string, link: RunnerLink, ttlMs: number): Promise<void>;
+  getPendingLink(sessionId: string): Promise<RunnerLink | null>;
+  /** Sets the runner fields of a live session and returns the updated record; null if not live. */
+  linkRunner(sessionId: string, link: RunnerLink): Promise<SessionRecord | null>;
+}
+
+export interface RunnerRecord extends Identity {
+  runnerId: string;
+  name: string | null;
+  roots: string[];
+  skills: RunnerSkill[];
+  /** Sessions spawned through this runner (kept while the runner record lives). */
+  sessionIds: string[];
+  /** Bumped by every registration; only the current generation may refresh or remove the record. */
+  generation: number;
+  /** The node holding the runner's socket (for operators; delivery always goes through the room). */
+  nodeId: string;
+  connectedAt: string;
+}
+
+export type RunnerRegistration = Omit<RunnerRecord, "generation" | "sessionIds">;
+
+export type SecretCheck = { ok: true } | { ok: false; reason: "secret_mismatch" | "other_user" };
+
+export interface RunnerStore {
+  /**
+   * Binds a runner id to its secret (stored hashed) and to the user who first presented it; later
+   * registrations of the id must present the same secret as the same user. The binding never expires.
+   */
+  bindSecret(runnerId: string, secret: string, userId: string): Promise<SecretCheck>;
+  /** Stores the live record (generation + 1, sessionIds kept from a live predecessor) with a TTL. */
+  register(input: RunnerRegistration, ttlMs: number): Promise<RunnerRecord>;
+  get(runnerId: string): Promise<RunnerRecord | null>;
+  /** Extends the TTL iff `generation` is current; false when the record is gone or replaced. */
+  refresh(runnerId: string, generation: number, ttlMs: number): Promise<boolean>;
+  /** Deletes the record iff `generation` is current. */
+  remove(runnerId: string, generation: number): Promise<boolean>;
+  listByUser(userId: string): Promise<RunnerRecord[]>;
+  setSkills(runnerId: string, skills: RunnerSkill[]): Promise<void>;
+  addSession(runnerId: string, sessionId: string): Promise<void>;
+  removeSession(runnerId: string, sessionId: string): Promise<void>;
+}
+
+export interface TerminalRecord {
+  terminalId: string;
+  runnerId: string;
+  userId: string;
+  cwd: string | null;
+  cols: number;
+  rows: number;
+  spawned: boolean;
+  exited: boolean;
+  /** Socket id of the attached browser, or null. */
+  viewer: string | null;
+  createdAt: string;
+}
+
+export interface TerminalStore {
+  create(record: TerminalRecord, ttlMs: number): Promise<void>;
+  get(terminalId: string): Promise<TerminalRecord | null>;
+  /** Applies the patch; ttlMs: a number sets a new TTL, null removes the TTL, undefined keeps it. */
+  update(terminalId: string, patch: Partial<Pick<TerminalRecord, "spawned" | "exited" | "cols" | "rows">>, ttlMs?: number | null): Promise<TerminalRecord | null>;
+  delete(terminalId: string): Promise<void>;
+  listByRunner(runnerId: string): Promise<TerminalRecord[]>;
+  /**
+   * One frame from the runner (JSON text). With a viewer attached it returns live=true and stores
+   * nothing; without one it appends the frame to the terminal's buffer, dropping the oldest frames
+   * beyond maxBytes in total, and returns live=false. Unknown terminal: { live: false, known: false }.
+   */
+  frame(terminalId: string, frameJson: string, maxBytes: number): Promise<{ live: boolean; known: boolean }>;
+  /** Attaches a viewer (replacing any other) and atomically takes the buffered frames, oldest first. */
+  attach(terminalId: string, viewer: string): Promise<{ record: TerminalRecord; buffered: string[] } | null>;
+  /** Clears the viewer iff it is still `viewer`; returns the record after the change (or null if gone). */
+  detach(terminalId: string, viewer: string): Promise<TerminalRecord | null>;
+}
+
+export interface PushSubscriptionRecord {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+  /** "*" or a comma list of notification types. */
+  enabledEvents: string;
+  userId: string;
+  createdAt: string;
+}
+
+export interface PushStore {
+  /** Adds or replaces (by endpoint) a subscription of the user. */
+  add(record: PushSubscriptionRecord): Promise<void>;
+  /** Removes the user's subscription with this endpoint; false if there was none. */
+  remove(userId: string, endpoint: string): Promise<boolean>;
+  list(userId: string): Promise<PushSubscriptionRecord[]>;
 }
 
 export interface SharedState {
@@ -152,6 +255,9 @@ export interface SharedState {
   readonly keys: ApiKeyStore;
   readonly logins: LoginStore;
   readonly sessions: SessionStore;
+  readonly runners: RunnerStore;
+  readonly terminals: TerminalStore;
+  readonly push: PushStore;
   /** Resolves when the backend answers; rejects otherwise. Used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { newId } from "../../server/auth/secrets.js";
+import { hashSecret, newId } from "../../server/auth/secrets.js";
 import { createRedisState } from "../../server/state/redis.js";
 import type { ClaimInput, PublishInput, SharedState } from "../../server/state/types.js";
 import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
@@ -153,6 +153,133 @@ describe("redis state: layout and plumbing", () => {
     expect(await client.sMembers(`${prefix}user:u1:sessions`)).toEqual([]);
     expect(await client.zScore(`${prefix}sessions:expiry`, id)).toBeNull();
     expect(await client.pTTL(`${prefix}session:${id}`)).toBeLessThanOrEqual(30_000);
+  });
+
+  it("lays out pending links, runners, terminals, push subscriptions and ended sessions as documented", async () => {
+    const { record } = await state.sessions.claim(claimInput());
+    const sid = record.sessionId;
+    await state.sessions.setPendingLink("s-pending", { runnerId: "r1", runnerName: null }, 60_000);
+    expect(await client.hGetAll(`${prefix}pendinglink:s-pending`)).toEqual({ runnerId: "r1" });
+    expect(await client.pTTL(`${prefix}pendinglink:s-pending`)).toBeGreaterThan(50_000);
+    await state.sessions.end(sid, 1, Date.now(), 30_000);
+    expect(await client.sMembers(`${prefix}user:u1:ended`)).toEqual([sid]);
+    expect(await client.pTTL(`${prefix}user:u1:ended`)).toBeGreaterThan(20_000);
+
+    const secret = `secret-${newId()}`;
+    await state.runners.bindSecret("r1", secret, "u1");
+    expect(await client.hGetAll(`${prefix}runner:r1:secret`)).toEqual({ hash: hashSecret(secret), userId: "u1" });
+    expect(await client.pTTL(`${prefix}runner:r1:secret`)).toBe(-1);
+    const registration = {
+      runnerId: "r1",
+      userId: "u1",
+      userName: "Alice",
+      name: null,
+      roots: ["/w"],
+      skills: [],
+      nodeId: "n1",
+      connectedAt: new Date().toISOString(),
+    };
+    await state.runners.register(registration, 60_000);
+    await state.runners.addSession("r1", "s-1");
+    await state.runners.addSession("r1", "s-2");
+    await state.runners.removeSession("r1", "s-1");
+    expect(await client.hGetAll(`${prefix}runner:r1`)).toEqual({
+      runnerId: "r1",
+      userId: "u1",
+      userName: "Alice",
+      roots: '["/w"]',
+      skills: "[]",
+      nodeId: "n1",
+      connectedAt: registration.connectedAt,
+      generation: "1",
+      sessionCounter: "2",
+      "session:s-2": "2",
+    });
+    expect(await client.pTTL(`${prefix}runner:r1`)).toBeGreaterThan(50_000);
+    expect(await client.sMembers(`${prefix}user:u1:runners`)).toEqual(["r1"]);
+    expect(await client.pTTL(`${prefix}user:u1:runners`)).toBeGreaterThan(50_000);
+    expect(await state.runners.refresh("r1", 1, 90_000)).toBe(true);
+    expect(await client.pTTL(`${prefix}runner:r1`)).toBeGreaterThan(80_000);
+    expect(await client.pTTL(`${prefix}user:u1:runners`)).toBeGreaterThan(80_000);
+
+    const terminal = {
+      terminalId: "t1",
+      runnerId: "r1",
+      userId: "u1",
+      cwd: null,
+      cols: 80,
+      rows: 24,
+      spawned: false,
+      exited: false,
+      viewer: null,
+      createdAt: new Date().toISOString(),
+    };
+    await state.terminals.create(terminal, 60_000);
+    await state.terminals.create({ ...terminal, terminalId: "t2" }, 60_000);
+    await state.terminals.frame("t1", '{"d":"\\u00e9"}', 1_000);
+    await state.terminals.frame("t1", '{"d":"\u00e9"}', 1_000);
+    expect(await client.hGetAll(`${prefix}terminal:t1`)).toEqual({
+      terminalId: "t1",
+      runnerId: "r1",
+      userId: "u1",
+      cols: "80",
+      rows: "24",
+      spawned: "0",
+      exited: "0",
+      createdAt: terminal.createdAt,
+      bufferBytes: String(14 + 10),
+    });
+    expect(await client.lRange(`${prefix}terminal:t1:buffer`, 0, -1)).toEqual(['{"d":"\\u00e9"}', '{"d":"\u00e9"}']);
+    const bufferTtl = await client.pTTL(`${prefix}terminal:t1:buffer`);
+    expect(bufferTtl).toBeGreaterThan(50_000);
+    expect(bufferTtl).toBeLessThanOrEqual(await client.pTTL(`${prefix}terminal:t1`));
+    expect((await client.sMembers(`${prefix}runner:r1:terminals`)).sort()).toEqual(["t1", "t2"]);
+    expect(await client.pTTL(`${prefix}runner:r1:terminals`)).toBeGreaterThan(50_000);
+
+    // no TTL for a persisted terminal, its buffer and its runner's set; a later TTL is covered again
+    await state.terminals.update("t1", {}, null);
+    for (const key of ["terminal:t1", "terminal:t1:buffer", "runner:r1:terminals"]) expect(await client.pTTL(`${prefix}${key}`)).toBe(-1);
+    await state.terminals.update("t2", {}, 90_000);
+    expect(await client.pTTL(`${prefix}runner:r1:terminals`)).toBe(-1);
+    await state.terminals.update("t1", {}, 30_000);
+    const setTtl = await client.pTTL(`${prefix}runner:r1:terminals`);
+    expect(setTtl).toBeGreaterThan(80_000);
+    expect(setTtl).toBeLessThanOrEqual(90_000);
+    expect(await client.pTTL(`${prefix}terminal:t1:buffer`)).toBeLessThanOrEqual(30_000);
+
+    await state.terminals.attach("t1", "v1");
+    expect(await client.exists(`${prefix}terminal:t1:buffer`)).toBe(0);
+    expect(await client.hmGet(`${prefix}terminal:t1`, ["viewer", "bufferBytes"])).toEqual(["v1", "0"]);
+    await state.terminals.delete("t1");
+    expect(await client.exists([`${prefix}terminal:t1`, `${prefix}terminal:t1:buffer`])).toBe(0);
+    expect(await client.sMembers(`${prefix}runner:r1:terminals`)).toEqual(["t2"]);
+
+    const subscription = {
+      endpoint: "https://push.test/1",
+      keys: { p256dh: "p", auth: "a" },
+      enabledEvents: "*",
+      userId: "u1",
+      createdAt: new Date().toISOString(),
+    };
+    await state.push.add(subscription);
+    expect(await client.hGetAll(`${prefix}push:u1`)).toEqual({ [subscription.endpoint]: JSON.stringify(subscription) });
+    expect(await client.pTTL(`${prefix}push:u1`)).toBe(-1);
+  });
+
+  it("drops stale runner and terminal index members", async () => {
+    const base = { userId: "u1", userName: "Alice", name: null, roots: [], skills: [], nodeId: "n1", connectedAt: new Date().toISOString() };
+    await state.runners.register({ ...base, runnerId: "r1" }, 60_000);
+    const kept = await state.runners.register({ ...base, runnerId: "r2" }, 60_000);
+    await client.del(`${prefix}runner:r1`);
+    expect(await state.runners.listByUser("u1")).toEqual([kept]);
+    expect(await client.sMembers(`${prefix}user:u1:runners`)).toEqual(["r2"]);
+
+    const terminal = { runnerId: "r2", userId: "u1", cwd: null, cols: 1, rows: 1, spawned: false, exited: false, viewer: null, createdAt: "x" };
+    await state.terminals.create({ ...terminal, terminalId: "t1" }, 60_000);
+    await state.terminals.create({ ...terminal, terminalId: "t2" }, 60_000);
+    await client.del(`${prefix}terminal:t1`);
+    expect(await state.terminals.listByRunner("r2")).toEqual([{ ...terminal, terminalId: "t2" }]);
+    expect(await client.sMembers(`${prefix}runner:r2:terminals`)).toEqual(["t2"]);
   });
 
   it("drops stale index members whose record vanished", async () => {

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hashSecret, newId } from "../../server/auth/secrets.js";
-import type { ClaimInput, PublishInput, SessionRecord, SharedState } from "../../server/state/types.js";
+import { hashSecret, newId, randomHex } from "../../server/auth/secrets.js";
+import type {
+  ClaimInput,
+  PublishInput,
+  PushSubscriptionRecord,
+  RunnerRegistration,
+  SessionRecord,
+  SharedState,
+  TerminalRecord,
+} from "../../server/state/types.js";
 
 export interface ContractSubject {
   state: SharedState;
@@ -579,5 +587,514 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(listed[1]).toEqual(again.record);
       });
     });
+    describe("sessions: ended", () => {
+      it("lists a user's ended sessions still kept, most recently ended first", async () => {
+        const now = Date.now();
+        const early = await state.sessions.claim(claimInput());
+        const late = await state.sessions.claim(claimInput());
+        const live = await state.sessions.claim(claimInput());
+        const bobs = await state.sessions.claim(claimInput({ userId: "u2", userName: "Bob" }));
+        const short = await state.sessions.claim(claimInput());
+        const endedEarly = await state.sessions.end(early.record.sessionId, 1, now + 1, 60_000);
+        const endedLate = await state.sessions.end(late.record.sessionId, 1, now + 3, 60_000);
+        const endedBobs = await state.sessions.end(bobs.record.sessionId, 1, now + 2, 60_000);
+        await state.sessions.end(short.record.sessionId, 1, now + 4, 50);
+        expect(await state.sessions.listEnded("u1")).toEqual([
+          expect.objectContaining({ sessionId: short.record.sessionId }),
+          endedLate,
+          endedEarly,
+        ]);
+        expect(await state.sessions.listEnded("u2")).toEqual([endedBobs]);
+        expect(await state.sessions.listEnded("nobody")).toEqual([]);
+        expect((await state.sessions.listEnded("u1")).map((r) => r.sessionId)).not.toContain(live.record.sessionId);
+
+        // a re-created id is live again, and listed as ended once it ends again
+        const again = await state.sessions.claim(claimInput({ sessionId: early.record.sessionId }));
+        await sleep(120);
+        expect(await state.sessions.listEnded("u1")).toEqual([endedLate]);
+        const endedAgain = await state.sessions.end(early.record.sessionId, again.record.generation, now + 5, 60_000);
+        expect(await state.sessions.listEnded("u1")).toEqual([endedAgain, endedLate]);
+      });
+    });
+
+    describe("sessions: runner links", () => {
+      const link = { runnerId: "r-1", runnerName: "laptop" };
+
+      it("a created claim consumes the pending link of the requested id", async () => {
+        const input = claimInput();
+        const id = input.sessionId ?? "";
+        expect(await state.sessions.getPendingLink(id)).toBeNull();
+        await state.sessions.setPendingLink(id, link, 60_000);
+        expect(await state.sessions.getPendingLink(id)).toEqual(link);
+
+        const created = await state.sessions.claim(input);
+        expect(created.outcome).toBe("created");
+        expect(created.record).toMatchObject({ sessionId: id, runnerId: "r-1", runnerName: "laptop", generation: 1 });
+        expect(await state.sessions.get(id)).toEqual(created.record);
+        expect(await state.sessions.getPendingLink(id)).toBeNull();
+
+        // a link without a runner name; a later link replaces an earlier one
+        const other = claimInput();
+        const otherId = other.sessionId ?? "";
+        await state.sessions.setPendingLink(otherId, link, 60_000);
+        await state.sessions.setPendingLink(otherId, { runnerId: "r-2", runnerName: null }, 60_000);
+        expect(await state.sessions.getPendingLink(otherId)).toEqual({ runnerId: "r-2", runnerName: null });
+        expect((await state.sessions.claim(other)).record).toMatchObject({ runnerId: "r-2", runnerName: null });
+        expect(await state.sessions.getPendingLink(otherId)).toBeNull();
+      });
+
+      it("re-creating the same user's ended id consumes its pending link too", async () => {
+        const first = await state.sessions.claim(claimInput());
+        const id = first.record.sessionId;
+        await state.sessions.linkRunner(id, { runnerId: "r-old", runnerName: "old" });
+        await state.sessions.end(id, 1, Date.now(), 60_000);
+        await state.sessions.setPendingLink(id, link, 60_000);
+        const again = await state.sessions.claim(claimInput({ sessionId: id }));
+        expect(again.outcome).toBe("created");
+        expect(again.record).toMatchObject({ runnerId: "r-1", runnerName: "laptop", generation: 2 });
+        expect(await state.sessions.getPendingLink(id)).toBeNull();
+
+        // without a link, a re-created id starts without runner fields
+        await state.sessions.end(id, 2, Date.now(), 60_000);
+        const third = await state.sessions.claim(claimInput({ sessionId: id }));
+        expect(third.record).toMatchObject({ runnerId: null, runnerName: null, generation: 3 });
+      });
+
+      it("a reconnected claim keeps the runner fields and leaves the pending link alone", async () => {
+        const first = await state.sessions.claim(claimInput());
+        const id = first.record.sessionId;
+        const linked = await state.sessions.linkRunner(id, { runnerId: "r-0", runnerName: null });
+        await state.sessions.setPendingLink(id, link, 60_000);
+        const again = await state.sessions.claim(claimInput({ sessionId: id }));
+        expect(again.outcome).toBe("reconnected");
+        expect(again.record).toEqual({ ...linked, generation: 2 });
+        expect(await state.sessions.getPendingLink(id)).toEqual(link);
+      });
+
+      it("a reassigned claim applies no link, and leaves the requested id's link alone", async () => {
+        const owner = await state.sessions.claim(claimInput({ userId: "u1" }));
+        const id = owner.record.sessionId;
+        await state.sessions.setPendingLink(id, link, 60_000);
+        const fresh = `s-${newId()}`;
+        await state.sessions.setPendingLink(fresh, { runnerId: "r-9", runnerName: "nine" }, 60_000);
+        const other = await state.sessions.claim(claimInput({ userId: "u2", userName: "Bob", sessionId: id, newId: () => fresh }));
+        expect(other.outcome).toBe("reassigned");
+        expect(other.record).toMatchObject({ sessionId: fresh, runnerId: null, runnerName: null });
+        expect(await state.sessions.getPendingLink(id)).toEqual(link);
+        expect(await state.sessions.getPendingLink(fresh)).toEqual({ runnerId: "r-9", runnerName: "nine" });
+        expect(await state.sessions.get(id)).toEqual(owner.record);
+      });
+
+      it("a claim without a requested id consumes no link", async () => {
+        const made = `gen-${newId()}`;
+        await state.sessions.setPendingLink(made, link, 60_000);
+        const result = await state.sessions.claim(claimInput({ sessionId: undefined, newId: () => made }));
+        expect(result.outcome).toBe("created");
+        expect(result.record).toMatchObject({ sessionId: made, runnerId: null, runnerName: null });
+        expect(await state.sessions.getPendingLink(made)).toEqual(link);
+      });
+
+      it("forgets a pending link after its ttl", async () => {
+        const short = claimInput();
+        const long = claimInput();
+        await state.sessions.setPendingLink(short.sessionId ?? "", link, 50);
+        await state.sessions.setPendingLink(long.sessionId ?? "", link, 60_000);
+        await sleep(120);
+        expect(await state.sessions.getPendingLink(short.sessionId ?? "")).toBeNull();
+        expect(await state.sessions.getPendingLink(long.sessionId ?? "")).toEqual(link);
+        expect((await state.sessions.claim(short)).record).toMatchObject({ runnerId: null, runnerName: null });
+        expect((await state.sessions.claim(long)).record).toMatchObject(link);
+      });
+
+      it("linkRunner sets the runner fields of a live session only", async () => {
+        const { record } = await state.sessions.claim(claimInput());
+        const id = record.sessionId;
+        const linked = await state.sessions.linkRunner(id, link);
+        expect(linked).toEqual({ ...record, runnerId: "r-1", runnerName: "laptop" });
+        expect(await state.sessions.get(id)).toEqual(linked);
+        const renamed = await state.sessions.linkRunner(id, { runnerId: "r-2", runnerName: null });
+        expect(renamed).toEqual({ ...record, runnerId: "r-2", runnerName: null });
+
+        const ended = await state.sessions.end(id, 1, Date.now(), 60_000);
+        expect(await state.sessions.linkRunner(id, link)).toBeNull();
+        expect(await state.sessions.get(id)).toEqual(ended);
+        expect(await state.sessions.linkRunner("no-such-session", link)).toBeNull();
+        expect(await state.sessions.get("no-such-session")).toBeNull();
+      });
+    });
+
+    describe("runners", () => {
+      const registration = (overrides: Partial<RunnerRegistration> = {}): RunnerRegistration => ({
+        runnerId: `r-${newId()}`,
+        userId: "u1",
+        userName: "Alice",
+        name: "laptop",
+        roots: ["/work", "/home/alice"],
+        skills: [{ name: "review", description: "Reviews code", filePath: "/skills/review.md" }],
+        nodeId: "node-a",
+        connectedAt: new Date().toISOString(),
+        ...overrides,
+      });
+
+      it("binds a runner id to its secret and first user", async () => {
+        expect(await state.runners.bindSecret("r-1", "secret-1", "u1")).toEqual({ ok: true });
+        expect(await state.runners.bindSecret("r-1", "secret-1", "u1")).toEqual({ ok: true });
+        expect(await state.runners.bindSecret("r-1", "secret-2", "u1")).toEqual({ ok: false, reason: "secret_mismatch" });
+        expect(await state.runners.bindSecret("r-1", "secret-1", "u2")).toEqual({ ok: false, reason: "other_user" });
+        // the secret is checked first
+        expect(await state.runners.bindSecret("r-1", "secret-2", "u2")).toEqual({ ok: false, reason: "secret_mismatch" });
+        // refusals change nothing; other ids are independent
+        expect(await state.runners.bindSecret("r-1", "secret-1", "u1")).toEqual({ ok: true });
+        expect(await state.runners.bindSecret("r-2", "secret-2", "u2")).toEqual({ ok: true });
+        expect(await state.runners.bindSecret("r-2", "secret-1", "u2")).toEqual({ ok: false, reason: "secret_mismatch" });
+      });
+
+      it("never stores the plain runner secret", async (ctx) => {
+        if (!subject.dump) ctx.skip();
+        const secret = randomHex(32);
+        expect(await state.runners.bindSecret("r-1", secret, "u1")).toEqual({ ok: true });
+        await state.runners.register(registration({ runnerId: "r-1" }), 60_000);
+        expect((await subject.dump?.()) ?? "").not.toContain(secret);
+      });
+
+      it("registers generations, keeping a live predecessor's sessions", async () => {
+        const input = registration();
+        const id = input.runnerId;
+        expect(await state.runners.get(id)).toBeNull();
+        const first = await state.runners.register(input, 60_000);
+        expect(first).toEqual({ ...input, sessionIds: [], generation: 1 });
+        expect(await state.runners.get(id)).toEqual(first);
+
+        await state.runners.addSession(id, "s-1");
+        await state.runners.addSession(id, "s-2");
+        const again = registration({ runnerId: id, name: null, roots: [], skills: [], nodeId: "node-b" });
+        const second = await state.runners.register(again, 60_000);
+        expect(second).toEqual({ ...again, sessionIds: ["s-1", "s-2"], generation: 2 });
+        expect(await state.runners.get(id)).toEqual(second);
+
+        // once removed, the id starts over
+        expect(await state.runners.remove(id, 2)).toBe(true);
+        expect(await state.runners.get(id)).toBeNull();
+        expect(await state.runners.register(input, 60_000)).toEqual({ ...input, sessionIds: [], generation: 1 });
+      });
+
+      it("refreshes and removes only the current generation", async () => {
+        const input = registration();
+        const id = input.runnerId;
+        await state.runners.register(input, 60_000);
+        const second = await state.runners.register(input, 60_000);
+        expect(await state.runners.refresh(id, 1, 60_000)).toBe(false);
+        expect(await state.runners.remove(id, 1)).toBe(false);
+        expect(await state.runners.refresh(id, 3, 60_000)).toBe(false);
+        expect(await state.runners.get(id)).toEqual(second);
+        expect(await state.runners.refresh(id, 2, 60_000)).toBe(true);
+        expect(await state.runners.remove(id, 2)).toBe(true);
+        expect(await state.runners.get(id)).toBeNull();
+        expect(await state.runners.refresh(id, 2, 60_000)).toBe(false);
+        expect(await state.runners.remove(id, 2)).toBe(false);
+        expect(await state.runners.refresh("no-such-runner", 1, 60_000)).toBe(false);
+        expect(await state.runners.remove("no-such-runner", 1)).toBe(false);
+        expect(await state.runners.listByUser("u1")).toEqual([]);
+      });
+
+      it("forgets a runner when its ttl passes, unless refreshed; updates never resurrect or keep it", async () => {
+        const idle = await state.runners.register(registration({ connectedAt: "2024-01-01T00:00:01.000Z" }), 80);
+        const kept = await state.runners.register(registration({ connectedAt: "2024-01-01T00:00:02.000Z" }), 80);
+        const long = await state.runners.register(registration({ connectedAt: "2024-01-01T00:00:03.000Z" }), 60_000);
+        expect(await state.runners.refresh(kept.runnerId, 1, 60_000)).toBe(true);
+        // updates keep the record's ttl
+        await state.runners.setSkills(idle.runnerId, []);
+        await state.runners.addSession(idle.runnerId, "s-1");
+        await state.runners.removeSession(idle.runnerId, "s-1");
+        await sleep(130);
+        expect(await state.runners.get(idle.runnerId)).toBeNull();
+        expect(await state.runners.refresh(idle.runnerId, 1, 60_000)).toBe(false);
+        expect(await state.runners.listByUser("u1")).toEqual([kept, long]);
+
+        // updates of a gone runner are no-ops
+        await state.runners.setSkills(idle.runnerId, []);
+        await state.runners.addSession(idle.runnerId, "s-2");
+        await state.runners.removeSession(idle.runnerId, "s-2");
+        expect(await state.runners.get(idle.runnerId)).toBeNull();
+        expect(await state.runners.listByUser("u1")).toEqual([kept, long]);
+        // a forgotten id starts over at generation 1
+        expect((await state.runners.register(registration({ runnerId: idle.runnerId }), 60_000)).generation).toBe(1);
+      });
+
+      it("lists a user's live runners by connectedAt then id, and nobody else's", async () => {
+        const at = (s: number): string => new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString();
+        const late = await state.runners.register(registration({ runnerId: "r-a", connectedAt: at(3) }), 60_000);
+        const tieB = await state.runners.register(registration({ runnerId: "r-c", connectedAt: at(1) }), 60_000);
+        const tieA = await state.runners.register(registration({ runnerId: "r-b", connectedAt: at(1) }), 60_000);
+        const bobs = await state.runners.register(registration({ runnerId: "r-d", userId: "u2", userName: "Bob", connectedAt: at(2) }), 60_000);
+        const removed = await state.runners.register(registration({ runnerId: "r-e", connectedAt: at(0) }), 60_000);
+        await state.runners.remove(removed.runnerId, 1);
+
+        expect(await state.runners.listByUser("u1")).toEqual([tieA, tieB, late]);
+        expect(await state.runners.listByUser("u2")).toEqual([bobs]);
+        expect(await state.runners.listByUser("nobody")).toEqual([]);
+
+        // listed records carry the latest state; a re-registration under another user moves the runner
+        await state.runners.addSession("r-a", "s-1");
+        const moved = await state.runners.register(registration({ runnerId: "r-b", userId: "u2", userName: "Bob", connectedAt: at(4) }), 60_000);
+        expect(await state.runners.listByUser("u1")).toEqual([tieB, { ...late, sessionIds: ["s-1"] }]);
+        expect(await state.runners.listByUser("u2")).toEqual([bobs, moved]);
+      });
+
+      it("sets skills and adds and removes sessions of the live record", async () => {
+        const input = registration();
+        const id = input.runnerId;
+        const record = await state.runners.register(input, 60_000);
+        const skills = [
+          { name: "a", description: "", filePath: "/a.md" },
+          { name: "b", description: "B \u00e9 \u{1F355}", filePath: "/b.md" },
+        ];
+        await state.runners.setSkills(id, skills);
+        expect(await state.runners.get(id)).toEqual({ ...record, skills });
+        await state.runners.setSkills(id, []);
+        expect((await state.runners.get(id))?.skills).toEqual([]);
+
+        await state.runners.addSession(id, "s-2");
+        await state.runners.addSession(id, "s-1");
+        await state.runners.addSession(id, "s-2");
+        await state.runners.addSession(id, "s:3 \u00e9");
+        expect((await state.runners.get(id))?.sessionIds).toEqual(["s-2", "s-1", "s:3 \u00e9"]);
+        await state.runners.removeSession(id, "s-1");
+        await state.runners.removeSession(id, "never-added");
+        expect((await state.runners.get(id))?.sessionIds).toEqual(["s-2", "s:3 \u00e9"]);
+        await state.runners.addSession(id, "s-1");
+        expect((await state.runners.get(id))?.sessionIds).toEqual(["s-2", "s:3 \u00e9", "s-1"]);
+        expect(await state.runners.get(id)).toEqual({ ...record, skills: [], sessionIds: ["s-2", "s:3 \u00e9", "s-1"] });
+
+        await state.runners.setSkills("no-such-runner", skills);
+        await state.runners.addSession("no-such-runner", "s-1");
+        await state.runners.removeSession("no-such-runner", "s-1");
+        expect(await state.runners.get("no-such-runner")).toBeNull();
+        expect(await state.runners.listByUser("u1")).toEqual([await state.runners.get(id)]);
+      });
+    });
+
+    describe("terminals", () => {
+      const terminal = (overrides: Partial<TerminalRecord> = {}): TerminalRecord => ({
+        terminalId: `t-${newId()}`,
+        runnerId: "r-1",
+        userId: "u1",
+        cwd: "/work/a",
+        cols: 80,
+        rows: 24,
+        spawned: false,
+        exited: false,
+        viewer: null,
+        createdAt: new Date().toISOString(),
+        ...overrides,
+      });
+      /** A frame of exactly 10 bytes. */
+      const frame10 = (i: number): string => `{"d":"${String(i).padStart(2, "0")}"}`;
+
+      it("creates, reads and updates a terminal", async () => {
+        const record = terminal();
+        const id = record.terminalId;
+        await state.terminals.create(record, 60_000);
+        expect(await state.terminals.get(id)).toEqual(record);
+        expect(await state.terminals.get("no-such-terminal")).toBeNull();
+
+        const nullCwd = terminal({ cwd: null, spawned: true, exited: true, viewer: "v-0" });
+        await state.terminals.create(nullCwd, 60_000);
+        expect(await state.terminals.get(nullCwd.terminalId)).toEqual(nullCwd);
+
+        const spawned = await state.terminals.update(id, { spawned: true, cols: 120 });
+        expect(spawned).toEqual({ ...record, spawned: true, cols: 120 });
+        expect(await state.terminals.update(id, { exited: true, rows: 50, spawned: false })).toEqual({ ...record, cols: 120, rows: 50, exited: true });
+        expect(await state.terminals.update(id, {})).toEqual({ ...record, cols: 120, rows: 50, exited: true });
+        expect(await state.terminals.get(id)).toEqual({ ...record, cols: 120, rows: 50, exited: true });
+        expect(await state.terminals.update("no-such-terminal", { spawned: true }, 60_000)).toBeNull();
+        expect(await state.terminals.get("no-such-terminal")).toBeNull();
+
+        // create replaces an earlier terminal of the same id, buffer included
+        await state.terminals.frame(id, frame10(1), 1_000);
+        const replaced = terminal({ terminalId: id, cols: 10 });
+        await state.terminals.create(replaced, 60_000);
+        expect(await state.terminals.get(id)).toEqual(replaced);
+        expect(await state.terminals.attach(id, "v-1")).toEqual({ record: { ...replaced, viewer: "v-1" }, buffered: [] });
+      });
+
+      it("applies the ttl rules of update: a number sets it, null removes it, undefined keeps it", async () => {
+        const persisted = terminal();
+        const kept = terminal();
+        const shortened = terminal();
+        const untouched = terminal();
+        await state.terminals.create(persisted, 80);
+        await state.terminals.create(kept, 80);
+        await state.terminals.create(shortened, 60_000);
+        await state.terminals.create(untouched, 60_000);
+        await state.terminals.frame(persisted.terminalId, frame10(1), 1_000);
+        await state.terminals.frame(shortened.terminalId, frame10(2), 1_000);
+        expect(await state.terminals.update(persisted.terminalId, { spawned: true }, null)).toEqual({ ...persisted, spawned: true });
+        // neither an update without ttl, nor frames, attach and detach change the ttl
+        await state.terminals.update(kept.terminalId, { spawned: true });
+        await state.terminals.update(kept.terminalId, { cols: 1 }, undefined);
+        await state.terminals.frame(kept.terminalId, frame10(3), 1_000);
+        await state.terminals.attach(kept.terminalId, "v-1");
+        await state.terminals.detach(kept.terminalId, "v-1");
+        await state.terminals.update(shortened.terminalId, {}, 80);
+        await state.terminals.update(untouched.terminalId, { exited: true });
+        await sleep(130);
+
+        expect(await state.terminals.get(kept.terminalId)).toBeNull();
+        expect(await state.terminals.get(shortened.terminalId)).toBeNull();
+        expect(await state.terminals.frame(shortened.terminalId, frame10(4), 1_000)).toEqual({ live: false, known: false });
+        expect(await state.terminals.attach(shortened.terminalId, "v-2")).toBeNull();
+        expect(await state.terminals.get(untouched.terminalId)).toEqual({ ...untouched, exited: true });
+        // the buffer lost its ttl with the record
+        expect(await state.terminals.attach(persisted.terminalId, "v-3")).toEqual({
+          record: { ...persisted, spawned: true, viewer: "v-3" },
+          buffered: [frame10(1)],
+        });
+        expect((await state.terminals.listByRunner("r-1")).map((t) => t.terminalId).sort()).toEqual(
+          [persisted.terminalId, untouched.terminalId].sort(),
+        );
+      });
+
+      it("buffers frames without a viewer, dropping the oldest beyond maxBytes", async () => {
+        const record = terminal();
+        const id = record.terminalId;
+        await state.terminals.create(record, 60_000);
+        for (let i = 1; i <= 4; i++) {
+          expect(await state.terminals.frame(id, frame10(i), 25)).toEqual({ live: false, known: true });
+        }
+        expect(await state.terminals.get(id)).toEqual(record);
+        expect(await state.terminals.attach(id, "v-1")).toEqual({ record: { ...record, viewer: "v-1" }, buffered: [frame10(3), frame10(4)] });
+        // taken: a second attach finds nothing
+        expect(await state.terminals.attach(id, "v-1")).toEqual({ record: { ...record, viewer: "v-1" }, buffered: [] });
+        expect(await state.terminals.detach(id, "v-1")).toEqual(record);
+
+        // the byte count starts over after an attach; an exact fit is kept
+        for (let i = 5; i <= 7; i++) await state.terminals.frame(id, frame10(i), 30);
+        expect((await state.terminals.attach(id, "v-1"))?.buffered).toEqual([frame10(5), frame10(6), frame10(7)]);
+        await state.terminals.detach(id, "v-1");
+
+        // bytes are UTF-8 bytes: "é" is two
+        const accented = '{"d":"\u00e9"}';
+        const plain = '{"d":"a"}';
+        expect(Buffer.byteLength(accented)).toBe(10);
+        expect(Buffer.byteLength(plain)).toBe(9);
+        await state.terminals.frame(id, accented, 18);
+        await state.terminals.frame(id, plain, 18);
+        expect((await state.terminals.attach(id, "v-1"))?.buffered).toEqual([plain]);
+        await state.terminals.detach(id, "v-1");
+        await state.terminals.frame(id, accented, 19);
+        await state.terminals.frame(id, plain, 19);
+        expect((await state.terminals.attach(id, "v-1"))?.buffered).toEqual([accented, plain]);
+        await state.terminals.detach(id, "v-1");
+
+        // a frame larger than maxBytes on its own is not kept either
+        await state.terminals.frame(id, frame10(8), 25);
+        await state.terminals.frame(id, `{"d":"${"x".repeat(30)}"}`, 25);
+        expect((await state.terminals.attach(id, "v-1"))?.buffered).toEqual([]);
+
+        // frame text comes back byte for byte
+        await state.terminals.detach(id, "v-1");
+        const odd = '{ "data" : "\\u001b[31m\u65E5\u{1F355}\\n", "a":[], "o":{} }';
+        await state.terminals.frame(id, odd, 1_000);
+        expect((await state.terminals.attach(id, "v-1"))?.buffered).toEqual([odd]);
+
+        expect(await state.terminals.frame("no-such-terminal", frame10(1), 1_000)).toEqual({ live: false, known: false });
+        expect(await state.terminals.get("no-such-terminal")).toBeNull();
+      });
+
+      it("is live while a viewer is attached; detach by a stale viewer does nothing", async () => {
+        const record = terminal();
+        const id = record.terminalId;
+        await state.terminals.create(record, 60_000);
+        await state.terminals.frame(id, frame10(1), 1_000);
+        await state.terminals.frame(id, frame10(2), 1_000);
+        expect(await state.terminals.attach(id, "v-1")).toEqual({ record: { ...record, viewer: "v-1" }, buffered: [frame10(1), frame10(2)] });
+        expect(await state.terminals.frame(id, frame10(3), 1_000)).toEqual({ live: true, known: true });
+
+        // another viewer replaces the first; nothing was stored while live
+        expect(await state.terminals.attach(id, "v-2")).toEqual({ record: { ...record, viewer: "v-2" }, buffered: [] });
+        expect(await state.terminals.detach(id, "v-1")).toEqual({ ...record, viewer: "v-2" });
+        expect(await state.terminals.get(id)).toEqual({ ...record, viewer: "v-2" });
+        expect(await state.terminals.frame(id, frame10(4), 1_000)).toEqual({ live: true, known: true });
+
+        expect(await state.terminals.detach(id, "v-2")).toEqual(record);
+        expect(await state.terminals.detach(id, "v-2")).toEqual(record);
+        expect(await state.terminals.frame(id, frame10(5), 1_000)).toEqual({ live: false, known: true });
+        expect(await state.terminals.attach(id, "v-3")).toEqual({ record: { ...record, viewer: "v-3" }, buffered: [frame10(5)] });
+
+        expect(await state.terminals.attach("no-such-terminal", "v-1")).toBeNull();
+        expect(await state.terminals.detach("no-such-terminal", "v-1")).toBeNull();
+        expect(await state.terminals.get("no-such-terminal")).toBeNull();
+      });
+
+      it("deletes a terminal with its buffer, and lists a runner's terminals", async () => {
+        const at = (s: number): string => new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString();
+        const later = terminal({ terminalId: "t-a", createdAt: at(2) });
+        const tieB = terminal({ terminalId: "t-c", createdAt: at(1) });
+        const tieA = terminal({ terminalId: "t-b", createdAt: at(1) });
+        const other = terminal({ terminalId: "t-d", runnerId: "r-2", createdAt: at(0) });
+        for (const t of [later, tieB, tieA, other]) await state.terminals.create(t, 60_000);
+        expect(await state.terminals.listByRunner("r-1")).toEqual([tieA, tieB, later]);
+        expect(await state.terminals.listByRunner("r-2")).toEqual([other]);
+        expect(await state.terminals.listByRunner("nobody")).toEqual([]);
+
+        await state.terminals.frame(tieA.terminalId, frame10(1), 1_000);
+        await state.terminals.delete(tieA.terminalId);
+        expect(await state.terminals.get(tieA.terminalId)).toBeNull();
+        expect(await state.terminals.frame(tieA.terminalId, frame10(2), 1_000)).toEqual({ live: false, known: false });
+        expect(await state.terminals.attach(tieA.terminalId, "v-1")).toBeNull();
+        await expect(state.terminals.delete(tieA.terminalId)).resolves.toBeUndefined();
+        await expect(state.terminals.delete("no-such-terminal")).resolves.toBeUndefined();
+
+        // listed records carry the latest state; a re-created id moves to its new runner
+        await state.terminals.attach(later.terminalId, "v-1");
+        const moved = terminal({ terminalId: tieB.terminalId, runnerId: "r-2", createdAt: at(3) });
+        await state.terminals.create(moved, 60_000);
+        expect(await state.terminals.listByRunner("r-1")).toEqual([{ ...later, viewer: "v-1" }]);
+        expect(await state.terminals.listByRunner("r-2")).toEqual([other, moved]);
+
+        // a re-created id starts with an empty buffer
+        await state.terminals.create(tieA, 60_000);
+        expect(await state.terminals.attach(tieA.terminalId, "v-1")).toEqual({ record: { ...tieA, viewer: "v-1" }, buffered: [] });
+      });
+    });
+
+    describe("push subscriptions", () => {
+      const subscription = (overrides: Partial<PushSubscriptionRecord> = {}): PushSubscriptionRecord => ({
+        endpoint: `https://push.test/${newId()}`,
+        keys: { p256dh: "BNc-p256dh", auth: "auth-secret" },
+        enabledEvents: "*",
+        userId: "u1",
+        createdAt: new Date().toISOString(),
+        ...overrides,
+      });
+
+      it("adds, replaces by endpoint, lists and removes a user's subscriptions", async () => {
+        const at = (s: number): string => new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString();
+        const later = subscription({ endpoint: "https://push.test/a", createdAt: at(2) });
+        const tieB = subscription({ endpoint: "https://push.test/c", createdAt: at(1), enabledEvents: "session_end,error" });
+        const tieA = subscription({ endpoint: "https://push.test/b", createdAt: at(1) });
+        const bobs = subscription({ endpoint: "https://push.test/a", userId: "u2", createdAt: at(0) });
+        for (const s of [later, tieB, tieA, bobs]) await state.push.add(s);
+        expect(await state.push.list("u1")).toEqual([tieA, tieB, later]);
+        expect(await state.push.list("u2")).toEqual([bobs]);
+        expect(await state.push.list("nobody")).toEqual([]);
+
+        const replaced = { ...tieB, keys: { p256dh: "new-key", auth: "new-auth" }, enabledEvents: "*", createdAt: at(5) };
+        await state.push.add(replaced);
+        expect(await state.push.list("u1")).toEqual([tieA, later, replaced]);
+
+        expect(await state.push.remove("u1", later.endpoint)).toBe(true);
+        expect(await state.push.remove("u1", later.endpoint)).toBe(false);
+        expect(await state.push.remove("u1", "https://push.test/none")).toBe(false);
+        expect(await state.push.remove("nobody", later.endpoint)).toBe(false);
+        expect(await state.push.list("u1")).toEqual([tieA, replaced]);
+        // the same endpoint of another user is another subscription
+        expect(await state.push.list("u2")).toEqual([bobs]);
+        expect(await state.push.remove("u2", bobs.endpoint)).toBe(true);
+        expect(await state.push.list("u2")).toEqual([]);
+      });
+    });
+
   });
 }

@@ -4,6 +4,10 @@ import type {
   HubServerToClient,
   RelayClientToServer,
   RelayServerToClient,
+  RunnerClientToServer,
+  RunnerServerToClient,
+  TerminalClientToServer,
+  TerminalServerToClient,
   ViewerClientToServer,
   ViewerServerToClient,
 } from "../../protocol/index.js";
@@ -103,4 +107,15 @@ export class Recorder {
 /** Session events in arrival order, as `{seq, type}` (the type of the inner event). */
 export function seqs(recorder: Recorder): number[] {
   return recorder.named<{ seq?: number }>("event").map((e) => e.seq ?? -1);
+}
+
+export type RunnerSocket = Socket<RunnerServerToClient, RunnerClientToServer>;
+export type TerminalSocket = Socket<TerminalServerToClient, TerminalClientToServer>;
+
+export function connectRunner(url: string, apiKey: string, extra: Record<string, unknown> = {}): RunnerSocket {
+  return io(`${url}/runner`, { ...base, auth: { apiKey, protocolVersion: PROTOCOL_VERSION, clientVersion: "test", ...extra } });
+}
+
+export function connectTerminal(url: string, creds: BrowserCredentials, terminalId: string): TerminalSocket {
+  return io(`${url}/terminal`, browserOptions(creds, { terminalId }));
 }
