@@ -7,7 +7,7 @@ import { HandshakeError } from "../protocol/index.js";
 import { createClusterAdapter, redisClient, supportsRecovery, type AdapterFactory } from "./adapters.js";
 import type { RelayConfig } from "./config.js";
 import { createHttpApp, type ReadinessCheck } from "./http/app.js";
-import { typedNamespace, type RelayIo } from "./io/typed.js";
+import { rooms, typedNamespace, type RelayIo } from "./io/typed.js";
 import { createLogger, type Logger } from "./logger.js";
 import { mountHubNamespace } from "./namespaces/hub.js";
 import { mountRelayNamespace } from "./namespaces/relay.js";
@@ -17,6 +17,9 @@ import { mountTerminalNamespace } from "./namespaces/terminal.js";
 import { mountRunnerRoutes } from "./http/runners.js";
 import { mountSessionRoutes } from "./http/sessions.js";
 import { PendingRequests } from "./runners/pending.js";
+import { mountPushRoutes } from "./http/push.js";
+import { createPushNotifier } from "./push/notifier.js";
+import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { createMemoryState } from "./state/memory.js";
@@ -73,7 +76,8 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   readiness.push({ name: "state", check: () => sharedState.ping().then(() => true) });
 
   const lifecycle = { shuttingDown: false };
-  const app = createHttpApp({ config, state: sharedState, log, readiness, isDraining: () => lifecycle.shuttingDown });
+  let clusterSize: (() => Promise<number>) | undefined;
+  const app = createHttpApp({ config, state: sharedState, log, readiness, isDraining: () => lifecycle.shuttingDown, clusterSize: () => clusterSize?.() ?? Promise.resolve(1) });
   const http = createServer(getRequestListener(app.fetch));
   const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
   const io: RelayIo = new Server(http, {
@@ -101,7 +105,10 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     runner: typedNamespace(io, "/runner"),
     terminal: typedNamespace(io, "/terminal"),
     requests: new PendingRequests(),
+    // Presence is read lazily, when an event triggers a notification: `ctx` exists by then.
+    push: createPushNotifier({ config, state: sharedState, log, viewerCount: (id) => countIn(ctx, ctx.viewer, rooms.session(id)) }),
   };
+  clusterSize = () => ctx.viewer.adapter.serverCount();
   mountRelayNamespace(ctx, { reconnectGraceMs: config.cliReconnectGraceMs });
   mountViewerNamespace(ctx);
   mountHubNamespace(ctx);
@@ -109,6 +116,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   mountTerminalNamespace(ctx);
   mountRunnerRoutes(app, ctx);
   mountSessionRoutes(app, ctx);
+  mountPushRoutes(app, ctx);
   const sweeper = startExpirySweep(ctx);
 
   const start = (): Promise<number> =>
@@ -133,6 +141,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
         io.close(() => resolve());
       });
       http.closeAllConnections?.();
+      await ctx.push.settled();
       await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect().catch(() => undefined))));
       await sharedState.close();
       log.info("relay stopped");

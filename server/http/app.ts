@@ -20,6 +20,8 @@ export function createHttpApp(deps: {
   log: Logger;
   readiness: ReadinessCheck[];
   isDraining: () => boolean;
+  /** Relay nodes this node currently knows of, itself included (cluster membership as the adapter sees it). */
+  clusterSize?: () => Promise<number>;
 }): Hono {
   const { config, state, log } = deps;
   const app = new Hono();
@@ -36,7 +38,8 @@ export function createHttpApp(deps: {
     );
     const draining = deps.isDraining();
     const ok = !draining && Object.values(results).every(Boolean);
-    return c.json({ ok, draining, checks: results }, ok ? 200 : 503);
+    const nodes = deps.clusterSize ? await withTimeout(deps.clusterSize(), 1_000).catch(() => null) : 1;
+    return c.json({ ok, draining, nodes, checks: results }, ok ? 200 : 503);
   });
 
   app.post("/api/auth/session", async (c) => {

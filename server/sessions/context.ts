@@ -1,5 +1,6 @@
 import type { RelayConfig } from "../config.js";
 import type { PendingRequests } from "../runners/pending.js";
+import type { PushNotifier } from "../push/notifier.js";
 import type { TypedNamespace } from "../io/typed.js";
 import type { Logger } from "../logger.js";
 import type { SharedState } from "../state/types.js";
@@ -17,6 +18,8 @@ export interface RelayContext {
   terminal: TypedNamespace<"/terminal">;
   /** Runner requests this node waits on (REST spawn and skills). */
   requests: PendingRequests;
+  /** Web Push for sessions nobody watches (legacy 2.8). */
+  push: PushNotifier;
   /** Set during graceful shutdown: disconnects then are moves to another node, not session ends. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -73,6 +73,7 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
   if (!result.ok) return { ok: false, reason: "invalid_token" };
   ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
+  ctx.push.onSessionEvent({ sessionId, userId: conn.userId, sessionName: conn.status.sessionName }, event);
   if (effects.statusChanged) {
     const s = conn.status;
     hubStatus(ctx, conn.userId, { sessionId, isActive: s.isActive, lastHeartbeatAt: s.lastHeartbeatAt, sessionName: s.sessionName, model: s.model });

@@ -96,3 +96,20 @@ export async function clusterState(redisUrl: string, prefix: string): Promise<{ 
   await client.connect();
   return { state: createRedisState({ client, prefix }), client, close: async () => void (await client.quit()) };
 }
+
+/**
+ * Waits until every node's adapter knows all the others (`/readyz` reports `nodes`). The streams
+ * adapter learns its peers from heartbeats, so right after a start a node may not count the others yet:
+ * cluster presence (hub viewer counts, push suppression) would then look at fewer nodes.
+ */
+export async function awaitMesh(nodes: NodeProcess[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const node of nodes) {
+    for (;;) {
+      const body = (await (await fetch(`${node.url}/readyz`)).json()) as { nodes?: number | null };
+      if (body.nodes === nodes.length) break;
+      if (Date.now() > deadline) throw new Error(`${node.name} knows ${body.nodes} nodes, expected ${nodes.length}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

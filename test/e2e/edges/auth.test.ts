@@ -241,7 +241,7 @@ describe("handshake authentication", () => {
       expect(await health.json()).toMatchObject({ ok: true, runtime: "node" });
       const ready = await fetch(`${node.url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ ok: true, draining: false, checks: { state: true } });
+      expect(await ready.json()).toEqual({ ok: true, draining: false, nodes: 1, checks: { state: true } });
     });
   });
 });
