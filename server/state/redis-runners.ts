@@ -5,7 +5,7 @@ import {
   HSET_IF_EXISTS,
   RUNNER_ADD_SESSION,
   RUNNER_BIND_SECRET,
-  RUNNER_LIST,
+  LIST_INDEXED,
   RUNNER_REFRESH,
   RUNNER_REGISTER,
   RUNNER_REMOVE,
@@ -121,7 +121,7 @@ export class RedisRunnerStore implements RunnerStore {
   }
 
   async listByUser(userId: string): Promise<RunnerRecord[]> {
-    const reply = replyArray(await this.scripts.run(RUNNER_LIST, [this.userKey(userId)], [this.prefix, userId]), "runners");
+    const reply = replyArray(await this.scripts.run(LIST_INDEXED, [this.userKey(userId)], [`${this.prefix}runner:`, "userId", userId]), "runners");
     return reply.map((r) => decodeRunner(replyHash(r, "runners"))).sort(compareRunners);
   }
 

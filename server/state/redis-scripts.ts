@@ -519,14 +519,19 @@ return 1
 `,
 );
 
-/** KEYS: runner set of the user. ARGV: prefix, userId. Returns the live records; drops stale members. */
-export const RUNNER_LIST = script(
-  "runnerList",
+/**
+ * KEYS: an index set of ids. ARGV: record key prefix (e.g. "<prefix>runner:"), field, expected value.
+ * Returns HGETALL of every member whose record still has field = expected, and drops the others (the
+ * record expired or moved), so indexes never outlive their records for long. Used for a user's runners
+ * and a runner's terminals.
+ */
+export const LIST_INDEXED = script(
+  "listIndexed",
   `
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local rec = ARGV[1] .. 'runner:' .. id
-  if redis.call('HGET', rec, 'userId') == ARGV[2] then
+  local rec = ARGV[1] .. id
+  if redis.call('HGET', rec, ARGV[2]) == ARGV[3] then
     out[#out + 1] = redis.call('HGETALL', rec)
   else
     redis.call('SREM', KEYS[1], id)
@@ -661,23 +666,6 @@ local runner = redis.call('HGET', KEYS[1], 'runnerId')
 redis.call('DEL', KEYS[1], KEYS[2])
 if runner then redis.call('SREM', terminal_set(ARGV[1], runner), ARGV[2]) end
 return 1
-`,
-);
-
-/** KEYS: runner's terminal set. ARGV: prefix, runnerId. Returns the records; drops stale members. */
-export const TERMINAL_LIST = terminalScript(
-  "terminalList",
-  `
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local rec = ARGV[1] .. 'terminal:' .. id
-  if redis.call('HGET', rec, 'runnerId') == ARGV[2] then
-    out[#out + 1] = redis.call('HGETALL', rec)
-  else
-    redis.call('SREM', KEYS[1], id)
-  end
-end
-return out
 `,
 );
 

@@ -5,7 +5,7 @@ import {
   TERMINAL_DELETE,
   TERMINAL_DETACH,
   TERMINAL_FRAME,
-  TERMINAL_LIST,
+  LIST_INDEXED,
   TERMINAL_UPDATE,
   replyArray,
   replyHash,
@@ -129,7 +129,7 @@ export class RedisTerminalStore implements TerminalStore {
   }
 
   async listByRunner(runnerId: string): Promise<TerminalRecord[]> {
-    const reply = replyArray(await this.scripts.run(TERMINAL_LIST, [this.runnerKey(runnerId)], [this.prefix, runnerId]), "terminals");
+    const reply = replyArray(await this.scripts.run(LIST_INDEXED, [this.runnerKey(runnerId)], [`${this.prefix}terminal:`, "runnerId", runnerId]), "terminals");
     return reply.map((r) => decodeTerminal(replyHash(r, "terminals"))).sort(compareTerminals);
   }
 
