@@ -36,5 +36,8 @@ export const LEGACY_PATHS = {
   hub: "/ws/hub",
 } as const;
 
+/** engine.io transport name of connections bridged from the legacy `/ws/*` endpoints. */
+export const LEGACY_TRANSPORT_NAME = "legacy-ws";
+
 /** Legacy inbound frame limit (Bun's default maxPayloadLength); larger frames close with 1009. */
 export const LEGACY_MAX_FRAME_BYTES = 16 * 1024 * 1024;

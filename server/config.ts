@@ -41,6 +41,7 @@ const EnvSchema = z.object({
   PIZZAPI_VAPID_PRIVATE_KEY: z.string().optional(),
   PIZZAPI_VAPID_SUBJECT: z.string().default("mailto:admin@localhost"),
   PIZZAPI_PUSH_TIMEOUT_MS: int(10_000, 1),
+  PIZZAPI_RUNNER_TOKEN: z.string().optional(),
   PIZZAPI_NODE_ID: z.string().optional(),
 });
 
@@ -81,6 +82,8 @@ export interface RelayConfig {
   vapid: { publicKey: string; privateKey: string; subject: string } | null;
   /** Timeout of one push delivery request. */
   pushTimeoutMs: number;
+  /** Shared token of old runners (`Authorization: Bearer` on /ws/runner, `auth.runnerToken` on /runner). */
+  runnerToken: string | null;
   nodeId: string;
 }
 
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
         ? { publicKey: e.PIZZAPI_VAPID_PUBLIC_KEY, privateKey: e.PIZZAPI_VAPID_PRIVATE_KEY, subject: e.PIZZAPI_VAPID_SUBJECT }
         : null,
     pushTimeoutMs: e.PIZZAPI_PUSH_TIMEOUT_MS,
+    runnerToken: e.PIZZAPI_RUNNER_TOKEN ?? null,
     nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
   };
 }

@@ -43,7 +43,14 @@ export interface RelayServer {
   sweepExpired(): Promise<number>;
 }
 
+/**
+ * Something that attaches to a built relay before it listens (the legacy bridge is one). Plugins see the
+ * server; the server never imports a plugin: the composition root (bin/) chooses them.
+ */
+export type RelayPlugin = (relay: RelayServer) => void | Promise<void>;
+
 export interface RelayServerOptions {
+  plugins?: RelayPlugin[];
   logger?: Logger;
   /** Injected state (tests); by default memory (no Redis) or Redis (PIZZAPI_REDIS_URL). */
   state?: SharedState;
@@ -149,5 +156,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     return stopping;
   };
 
-  return { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
+  const relay: RelayServer = { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
+  for (const plugin of options.plugins ?? []) await plugin(relay);
+  return relay;
 }

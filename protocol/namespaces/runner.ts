@@ -11,6 +11,8 @@ import { RunnerSkillSchema, type RunnerSkill } from "../shared.js";
 export const RunnerAuthSchema = z.object({
   /** Optional in the schema so a missing key is answered `unauthorized`, not `invalid_payload`. */
   apiKey: z.string().optional(),
+  /** Old runners: the server-wide PIZZAPI_RUNNER_TOKEN instead of an API key (they belong to no user). */
+  runnerToken: z.string().optional(),
   runnerId: z.string().optional(),
   runnerSecret: z.string().optional(),
   protocolVersion: z.string().optional(),

@@ -1,9 +1,9 @@
 import type { RelayConfig } from "../config.js";
-import { createRelayServer } from "../relay-server.js";
+import { createRelayServer, type RelayPlugin } from "../relay-server.js";
 
 /** `pizzapi-relay start`: one node until SIGTERM/SIGINT, then a graceful stop. */
-export async function runStart(config: RelayConfig): Promise<void> {
-  const relay = await createRelayServer(config);
+export async function runStart(config: RelayConfig, plugins: RelayPlugin[] = []): Promise<void> {
+  const relay = await createRelayServer(config, { plugins });
   process.on("unhandledRejection", (err) => relay.log.error({ err }, "unhandled rejection"));
   await relay.start();
   let signalled = false;

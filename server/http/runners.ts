@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Context, Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { rooms } from "../io/typed.js";
 import { isUnderRoots } from "../runners/normalize.js";
@@ -32,26 +32,36 @@ function requestId(): string {
  * is on.
  */
 export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
+  type Env = { Variables: { identity: Identity } };
   type Resolved = { ok: true; identity: Identity; runner: RunnerRecord } | { ok: false; response: Response };
+  const api = new Hono<Env>();
 
-  /** The caller, and the runner they asked for if it is theirs: 401/403/404 otherwise. */
-  const ownRunner = async (c: Context, runnerId: string): Promise<Resolved> => {
+  // Who calls comes first: an unauthenticated request learns nothing, not even that its body is wrong.
+  api.use("*", async (c, next) => {
     const who = await caller(ctx, c);
-    if (!who.ok) return { ok: false, response: c.json({ error: who.error }, who.status) };
+    if (!who.ok) return c.json({ error: who.error }, who.status);
+    c.set("identity", who.identity);
+    await next();
+  });
+
+  /** The runner the caller asked for, if it is theirs: 403/404 otherwise. */
+  const ownRunner = async (c: Context<Env>, runnerId: string): Promise<Resolved> => {
+    const identity = c.get("identity");
     const runner = await ctx.state.runners.get(runnerId);
     if (!runner) return { ok: false, response: c.json({ error: "Runner not found" }, 404) };
-    if (runner.userId !== who.identity.userId) return { ok: false, response: c.json({ error: "Forbidden" }, 403) };
-    return { ok: true, identity: who.identity, runner };
+    if (runner.userId === "") return { ok: false, response: c.json({ error: "Runner is not associated with a user" }, 403) };
+    if (runner.userId !== identity.userId) return { ok: false, response: c.json({ error: "Forbidden" }, 403) };
+    return { ok: true, identity, runner };
   };
 
-  const parse = async <S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S> | Response> => {
+  const parse = async <S extends z.ZodType>(c: Context<Env>, schema: S): Promise<z.output<S> | Response> => {
     const body = await jsonBody(c);
     const checked = schema.safeParse(body ?? undefined);
     if (!checked.success) return c.json({ error: `Invalid request: ${checked.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}` }, 400);
     return checked.data;
   };
 
-  app.post("/api/runners/spawn", async (c) => {
+  api.post("/spawn", async (c) => {
     const body = await parse(c, SpawnBody);
     if (body instanceof Response) return body;
     const own = await ownRunner(c, body.runnerId);
@@ -74,7 +84,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ ok: true, runnerId: own.runner.runnerId, sessionId, pending: outcome.kind === "timeout" });
   });
 
-  app.post("/api/runners/restart", async (c) => {
+  api.post("/restart", async (c) => {
     const body = await parse(c, RestartBody);
     if (body instanceof Response) return body;
     const own = await ownRunner(c, body.runnerId);
@@ -83,7 +93,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ ok: true });
   });
 
-  app.post("/api/runners/terminal", async (c) => {
+  api.post("/terminal", async (c) => {
     const body = await parse(c, TerminalBody);
     if (body instanceof Response) return body;
     const own = await ownRunner(c, body.runnerId);
@@ -109,17 +119,15 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ ok: true, terminalId, runnerId: own.runner.runnerId });
   });
 
-  app.get("/api/runners", async (c) => {
-    const who = await caller(ctx, c);
-    if (!who.ok) return c.json({ error: who.error }, who.status);
-    const runners = await ctx.state.runners.listByUser(who.identity.userId);
+  api.get("/", async (c) => {
+    const runners = await ctx.state.runners.listByUser(c.get("identity").userId);
     return c.json({
       runners: runners.map((r) => ({ runnerId: r.runnerId, name: r.name, roots: r.roots, sessionCount: r.sessionIds.length, skills: r.skills })),
     });
   });
 
   // Skills (legacy 4.5): the list is the runner's last reported one; the rest is a round trip.
-  app.get("/api/runners/:id/skills", async (c) => {
+  api.get("/:id/skills", async (c) => {
     const own = await ownRunner(c, c.req.param("id"));
     if (!own.ok) return own.response;
     return c.json({ skills: own.runner.skills });
@@ -139,7 +147,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
   };
   type SkillReply = Extract<RunnerReply, { kind: "skills" }>;
   /** The runner's successful skill reply, or the legacy status for what went wrong. */
-  const skillReply = (c: Context, outcome: PendingOutcome, refusedStatus: 400 | 404): { reply: SkillReply } | { response: Response } => {
+  const skillReply = (c: Context<Env>, outcome: PendingOutcome, refusedStatus: 400 | 404): { reply: SkillReply } | { response: Response } => {
     if (outcome.kind === "timeout") return { response: c.json({ error: "Skill command timed out" }, 502) };
     if (outcome.kind === "gone") return { response: c.json({ error: "Runner disconnected" }, 502) };
     const reply = outcome.reply;
@@ -148,7 +156,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return { reply };
   };
 
-  app.get("/api/runners/:id/skills/:name", async (c) => {
+  api.get("/:id/skills/:name", async (c) => {
     const own = await ownRunner(c, c.req.param("id"));
     if (!own.ok) return own.response;
     const result = skillReply(c, await skillCall(own.runner, "get_skill", { name: c.req.param("name") }), 404);
@@ -156,7 +164,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ name: result.reply.name ?? c.req.param("name"), content: result.reply.content ?? "" });
   });
 
-  app.post("/api/runners/:id/skills", async (c) => {
+  api.post("/:id/skills", async (c) => {
     const body = await parse(c, SkillCreateBody);
     if (body instanceof Response) return body;
     const name = body.name.trim();
@@ -168,7 +176,7 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ ok: true, skills: result.reply.skills ?? [] });
   });
 
-  app.put("/api/runners/:id/skills/:name", async (c) => {
+  api.put("/:id/skills/:name", async (c) => {
     const body = await parse(c, SkillUpdateBody);
     if (body instanceof Response) return body;
     const own = await ownRunner(c, c.req.param("id"));
@@ -178,11 +186,13 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     return c.json({ ok: true, skills: result.reply.skills ?? [] });
   });
 
-  app.delete("/api/runners/:id/skills/:name", async (c) => {
+  api.delete("/:id/skills/:name", async (c) => {
     const own = await ownRunner(c, c.req.param("id"));
     if (!own.ok) return own.response;
     const result = skillReply(c, await skillCall(own.runner, "delete_skill", { name: c.req.param("name") }), 404);
     if ("response" in result) return result.response;
     return c.json({ ok: true, skills: result.reply.skills ?? [] });
   });
+
+  app.route("/api/runners", api);
 }

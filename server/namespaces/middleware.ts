@@ -1,6 +1,7 @@
 import type { ExtendedError } from "socket.io";
 import type { z } from "zod";
-import { checkProtocolVersion, HandshakeError, validate, type NamespaceName } from "../../protocol/index.js";
+import { checkProtocolVersion, HandshakeError, LEGACY_PROTOCOL_VERSION, LEGACY_TRANSPORT_NAME, validate, type NamespaceName } from "../../protocol/index.js";
+import { safeEqual } from "../auth/secrets.js";
 import { authenticateApiKey, authenticateBrowser } from "../auth/authenticate.js";
 import type { TypedSocket } from "../io/typed.js";
 import type { Identity } from "../state/types.js";
@@ -10,6 +11,8 @@ type Next = (err?: ExtendedError) => void;
 
 interface BaseAuth {
   apiKey?: string | undefined;
+  /** `/runner` only: the shared PIZZAPI_RUNNER_TOKEN of old runners (no user). */
+  runnerToken?: string | undefined;
   protocolVersion?: string | undefined;
   clientVersion?: string | undefined;
 }
@@ -30,7 +33,7 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
   ctx: RelayContext,
   namespace: N,
   schema: S,
-  mode: "api-key" | "browser",
+  mode: "api-key" | "browser" | "runner",
   accept: (socket: TypedSocket<N>, result: HandshakeResult<z.output<S>>) => void,
 ): (socket: TypedSocket<N>, next: Next) => void {
   return (socket, next) => {
@@ -38,7 +41,8 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
       const checked = validate(schema, socket.handshake.auth ?? {}, "handshake auth");
       if (!checked.ok) throw new HandshakeError("invalid_payload", checked.error.message);
       const auth = checked.value;
-      let protocolVersion = "unknown";
+      // Legacy clients send no version: the transport identifies them as protocol 0.
+      let protocolVersion = socket.conn.transport.name === LEGACY_TRANSPORT_NAME ? LEGACY_PROTOCOL_VERSION : "unknown";
       if (auth.protocolVersion !== undefined) {
         const version = checkProtocolVersion(auth.protocolVersion);
         if (!version.ok) throw new HandshakeError("unsupported_protocol", `Unsupported protocol version: ${auth.protocolVersion}`);
@@ -46,7 +50,9 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
       }
       const headers = socket.handshake.headers;
       const identity =
-        mode === "api-key"
+        mode === "runner" && !auth.apiKey && auth.runnerToken !== undefined
+          ? runnerTokenIdentity(ctx, auth.runnerToken)
+          : mode !== "browser"
           ? await authenticateApiKey(ctx.state, auth.apiKey, ctx.log)
           : await authenticateBrowser(
               ctx.state,
@@ -66,4 +72,14 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
       },
     );
   };
+}
+
+/**
+ * Old runners authenticate with the server-wide PIZZAPI_RUNNER_TOKEN instead of an API key (legacy 1).
+ * They belong to no user: the empty user id owns them, so no user can spawn on them or list them.
+ */
+function runnerTokenIdentity(ctx: RelayContext, token: string): { userId: string; userName: string } {
+  const expected = ctx.config.runnerToken;
+  if (!expected || !token || !safeEqual(token, expected)) throw new HandshakeError("unauthorized", "Unauthorized");
+  return { userId: "", userName: "" };
 }

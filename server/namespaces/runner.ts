@@ -13,7 +13,7 @@ import { handshake } from "./middleware.js";
 export function mountRunnerNamespace(ctx: RelayContext): void {
   const nsp = ctx.runner;
   nsp.use(
-    handshake(ctx, "/runner", RunnerAuthSchema, "api-key", (socket, { auth, identity, protocolVersion, clientVersion }) => {
+    handshake(ctx, "/runner", RunnerAuthSchema, "runner", (socket, { auth, identity, protocolVersion, clientVersion }) => {
       socket.data = { ...identity, protocolVersion, clientVersion, runnerId: null, generation: 0, skills: [] };
       handshakeIdentity.set(socket, { runnerId: auth.runnerId, runnerSecret: auth.runnerSecret });
     }),

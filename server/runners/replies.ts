@@ -4,13 +4,14 @@ import type { RelayContext } from "../sessions/context.js";
 /** Hands a runner's reply to the waiting request, here or on another node. */
 export function deliverReply(ctx: RelayContext, key: string, runnerId: string, reply: RunnerReply): void {
   if (ctx.requests.settle(key, runnerId, reply)) return;
-  ctx.runner.serverSideEmit("runner_reply", { key, runnerId, reply });
+  // Only a cluster has other nodes to tell (the in-memory adapter warns on serverSideEmit).
+  if (ctx.config.redisUrl) ctx.runner.serverSideEmit("runner_reply", { key, runnerId, reply });
 }
 
 /** Rejects, on every node, what still waits on a runner that is gone for good. */
 export function announceRunnerGone(ctx: RelayContext, runnerId: string): void {
   ctx.requests.runnerGone(runnerId);
-  ctx.runner.serverSideEmit("runner_gone", { runnerId });
+  if (ctx.config.redisUrl) ctx.runner.serverSideEmit("runner_gone", { runnerId });
 }
 
 /** Listens for replies and departures routed from other nodes. */

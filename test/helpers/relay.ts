@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { loadConfig } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
 import { createRelayServer, type RelayServer } from "../../server/relay-server.js";
+import { legacyBridge } from "../../bridge/index.js";
+import { loadBridgeConfig } from "../../bridge/config.js";
 
 export interface TestRelay {
   relay: RelayServer;
@@ -12,7 +14,10 @@ export interface TestRelay {
   stop(): Promise<void>;
 }
 
-/** One relay node in this process on a free port (embedded mode unless PIZZAPI_REDIS_URL is given). */
+/**
+ * One relay node in this process on a free port (embedded mode unless PIZZAPI_REDIS_URL is given), with
+ * the legacy bridge attached as `pizzapi-relay start` attaches it.
+ */
 export async function startRelay(env: Record<string, string> = {}): Promise<TestRelay> {
   const dataDir = env.PIZZAPI_DATA_DIR ?? (await mkdtemp(join(tmpdir(), "pizzapi-test-")));
   const config = loadConfig({
@@ -23,7 +28,10 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
     PIZZAPI_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...env,
   });
-  const relay = await createRelayServer(config, { logger: createLogger({ level: config.logLevel, nodeId: "test" }) });
+  const relay = await createRelayServer(config, {
+    logger: createLogger({ level: config.logLevel, nodeId: "test" }),
+    plugins: [legacyBridge(loadBridgeConfig(env))],
+  });
   const port = await relay.start();
   return { relay, port, url: `http://127.0.0.1:${port}`, stop: () => relay.stop() };
 }

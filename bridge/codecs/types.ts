@@ -1,0 +1,56 @@
+import type { NamespaceName } from "../../protocol/index.js";
+
+export type Frame = Record<string, unknown>;
+
+export interface CloseSpec {
+  code: number;
+  reason: string;
+}
+
+/**
+ * One legacy endpoint's translation, as data: which namespace it speaks to, how each legacy frame type
+ * becomes a typed payload (coerced as the legacy relay coerced it, or null to ignore it as the legacy
+ * relay did), how a typed event becomes legacy frames, and which close code follows which event.
+ * Codecs are pure: no I/O, no state beyond what a single call is given.
+ */
+export interface EndpointCodec {
+  namespace: NamespaceName;
+  /** Legacy `type` → typed payload. Types absent from the table are ignored (legacy: silently). */
+  inbound: Readonly<Record<string, (frame: Frame) => Frame | null>>;
+  /** Typed server event → legacy frames (default: `{type: event, ...payload}`). */
+  outbound: Readonly<Record<string, (payload: Frame) => Frame[]>>;
+  /** The close a legacy socket gets when the server disconnects it right after this event. */
+  closeAfter?: (event: string, payload: Frame) => CloseSpec | undefined;
+  /**
+   * Server events that must wait until this one was sent (the viewer's `event`s before `connected`:
+   * the join reads state after joining the room, so a live event may arrive first).
+   */
+  holdUntil?: { event: string; held: readonly string[] };
+  /** The endpoint's client must send a frame soon after connecting (`register`, `register_runner`). */
+  firstFrameRequired?: boolean;
+}
+
+/** Legacy frame of a typed event: the payload with the event name as `type`. */
+export function asFrame(event: string, payload: Frame): Frame {
+  return { type: event, ...payload };
+}
+
+/** Typed `error {code, message}` → legacy `{type:"error", message}`. */
+export function errorFrame(payload: Frame): Frame[] {
+  return [{ type: "error", message: typeof payload.message === "string" ? payload.message : "Error" }];
+}
+
+export const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+export const num = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
+export const bool = (value: unknown): boolean | undefined => (typeof value === "boolean" ? value : undefined);
+
+/** Drops undefined values, so coerced payloads carry only what the legacy frame really had. */
+export function defined(frame: Frame): Frame {
+  return Object.fromEntries(Object.entries(frame).filter(([, v]) => v !== undefined));
+}
+
+/** The frame without `type`: the typed payload of a frame forwarded verbatim. */
+export function withoutType(frame: Frame): Frame {
+  const { type: _type, ...rest } = frame;
+  return rest;
+}

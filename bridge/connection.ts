@@ -1,0 +1,159 @@
+import type { IncomingMessage } from "node:http";
+import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
+import type { RawData, WebSocket } from "ws";
+import type { RelayServer } from "../server/relay-server.js";
+import { asFrame, type CloseSpec, type EndpointCodec, type Frame } from "./codecs/types.js";
+import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
+
+export interface LegacyConnectionOptions {
+  /** Handshake `auth` of the namespace connection (credentials and ids from the upgrade request). */
+  auth: Record<string, unknown>;
+  firstFrameTimeoutMs: number;
+}
+
+type EngineHandshake = (transportName: string, req: unknown, closeConnection: (code?: number) => void) => Promise<unknown>;
+
+/**
+ * Binds one accepted legacy WebSocket to a new engine.io connection on the `legacy-ws` transport, then
+ * connects it to the endpoint's namespace. From there on, frames go through the codec both ways.
+ */
+export async function openLegacyConnection(
+  relay: RelayServer,
+  ws: WebSocket,
+  req: IncomingMessage,
+  codec: EndpointCodec,
+  options: LegacyConnectionOptions,
+): Promise<void> {
+  const engineReq = Object.assign(req, { _query: { EIO: "4", transport: LEGACY_TRANSPORT }, websocket: ws });
+  // engine.io's handshake() builds the Socket and emits "connection" exactly as for its own transports;
+  // it is protected in engine.io's typings, public at runtime (pinned version, covered by tests).
+  const handshake = (relay.io.engine as unknown as { handshake: EngineHandshake }).handshake.bind(relay.io.engine);
+  const transport = await handshake(LEGACY_TRANSPORT, engineReq, (code) => {
+    relay.log.warn({ code }, "legacy engine handshake refused");
+    ws.close(1011, "Internal error");
+  });
+  if (!(transport instanceof LegacyTransport)) return;
+  const peer = new LegacyConnection(relay, ws, transport, codec, options);
+  transport.peer = peer;
+  peer.start();
+}
+
+/** One legacy connection: the codec between a `ws` socket and its namespace socket. */
+class LegacyConnection implements LegacyPeer {
+  private connected = false;
+  /** Frames received before the namespace accepted the connection (middleware is async). */
+  private readonly pendingInbound: SocketPacket[] = [];
+  private readonly heldOutbound: Array<[string, Frame]> = [];
+  private released: boolean;
+  private closeSpec: CloseSpec | undefined;
+  private firstFrameTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly relay: RelayServer,
+    private readonly ws: WebSocket,
+    private readonly transport: LegacyTransport,
+    private readonly codec: EndpointCodec,
+    private readonly options: LegacyConnectionOptions,
+  ) {
+    this.released = codec.holdUntil === undefined;
+  }
+
+  start(): void {
+    this.ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
+    if (this.codec.firstFrameRequired) {
+      this.firstFrameTimer = setTimeout(() => this.close({ code: 1008, reason: "No register frame received" }), this.options.firstFrameTimeoutMs);
+      this.firstFrameTimer.unref();
+    }
+    this.ws.once("close", () => clearTimeout(this.firstFrameTimer));
+    this.transport.inject({ type: PacketType.CONNECT, nsp: this.codec.namespace, data: this.options.auth });
+  }
+
+  private onFrame(data: RawData, _isBinary: boolean): void {
+    clearTimeout(this.firstFrameTimer);
+    // Binary frames are read as text, as the legacy relay did.
+    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.send({ type: "error", message: "Invalid JSON" });
+      return;
+    }
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return;
+    const type = (frame as Frame).type;
+    if (typeof type !== "string") return;
+    const translate = this.codec.inbound[type];
+    if (!translate) return; // Unknown types are ignored, as they always were.
+    const payload = translate(frame as Frame);
+    if (payload === null) return;
+    const packet: SocketPacket = { type: PacketType.EVENT, nsp: this.codec.namespace, data: [type, payload] };
+    if (this.connected) this.transport.inject(packet);
+    else this.pendingInbound.push(packet);
+  }
+
+  fromServer(packet: SocketPacket): void {
+    switch (packet.type) {
+      case PacketType.CONNECT:
+        // Socket.IO writes CONNECT before it registers the namespace socket with its client (same call
+        // stack): packets injected right now would be refused as "invalid state". A microtask later, it is.
+        queueMicrotask(() => {
+          this.connected = true;
+          for (const pending of this.pendingInbound.splice(0)) this.transport.inject(pending);
+        });
+        return;
+      case PacketType.CONNECT_ERROR:
+        this.relay.log.warn({ namespace: this.codec.namespace, error: packet.data as unknown }, "legacy connection refused by the namespace");
+        this.close({ code: 1008, reason: "Unauthorized" });
+        return;
+      case PacketType.EVENT:
+        if (Array.isArray(packet.data) && typeof packet.data[0] === "string") {
+          // With connection state recovery the server appends an offset argument: only the payload counts.
+          const payload = packet.data[1];
+          this.onServerEvent(packet.data[0], typeof payload === "object" && payload !== null ? (payload as Frame) : {});
+        }
+        return;
+      case PacketType.DISCONNECT:
+        this.close(this.closeSpec ?? { code: 1000, reason: "" });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onServerEvent(event: string, payload: Frame): void {
+    const hold = this.codec.holdUntil;
+    if (!this.released && hold) {
+      if (hold.held.includes(event)) {
+        this.heldOutbound.push([event, payload]);
+        return;
+      }
+      if (event === hold.event) {
+        this.emitFrames(event, payload);
+        this.released = true;
+        for (const [e, p] of this.heldOutbound.splice(0)) this.emitFrames(e, p);
+        return;
+      }
+    }
+    this.emitFrames(event, payload);
+  }
+
+  private emitFrames(event: string, payload: Frame): void {
+    const encode = this.codec.outbound[event];
+    for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) this.send(frame);
+    const close = this.codec.closeAfter?.(event, payload);
+    if (close) this.closeSpec = close;
+  }
+
+  private send(frame: Frame): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  serverClosed(): void {
+    this.close(this.closeSpec ?? { code: 1000, reason: "" });
+  }
+
+  private close(spec: CloseSpec): void {
+    clearTimeout(this.firstFrameTimer);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, spec.reason);
+  }
+}

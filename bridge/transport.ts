@@ -1,0 +1,86 @@
+import { Transport, transports } from "engine.io";
+import type { Packet as EnginePacket } from "engine.io-parser";
+import { Decoder, Encoder, type Packet as SocketPacket } from "socket.io-parser";
+import type { WebSocket } from "ws";
+
+import { LEGACY_TRANSPORT_NAME } from "../protocol/index.js";
+
+/** Name of the transport legacy connections use: `socket.conn.transport.name` tells the stacks apart. */
+export const LEGACY_TRANSPORT = LEGACY_TRANSPORT_NAME;
+
+/** The bridge side of one legacy connection: what the server sends it, and its end. */
+export interface LegacyPeer {
+  /** A Socket.IO packet the server sent this connection (decoded). */
+  fromServer(packet: SocketPacket): void;
+  /** The server closed the engine connection. */
+  serverClosed(): void;
+}
+
+/**
+ * An engine.io transport over a raw legacy `ws` socket (design.md section 3). Engine.io builds its
+ * Socket on it and Socket.IO its client, so a legacy connection is a real Socket.IO socket: namespace
+ * middleware, rooms, the adapter, fetchSockets and connection-state recovery treat it like any other.
+ *
+ * Engine packets from the server: `open` is swallowed (legacy clients have no handshake), `ping` becomes
+ * a WebSocket ping whose pong answers the engine (a dead legacy client is detected by the engine's own
+ * ping timeout), and `message` packets are Socket.IO packets, decoded and handed to the peer.
+ */
+export class LegacyTransport extends Transport {
+  static upgradesTo: string[] = [];
+  readonly ws: WebSocket;
+  peer: LegacyPeer | null = null;
+  private readonly decoder = new Decoder();
+  private readonly encoder = new Encoder();
+
+  constructor(req: { _query: Record<string, string>; websocket: WebSocket }) {
+    super(req);
+    this.ws = req.websocket;
+    this.writable = true;
+    this.decoder.on("decoded", (packet: SocketPacket) => this.peer?.fromServer(packet));
+    this.ws.on("pong", () => this.onPacket({ type: "pong" }));
+    this.ws.once("close", () => this.onClose());
+    this.ws.on("error", (err: Error) => this.onError("legacy socket error", err.message));
+  }
+
+  get name(): string {
+    return LEGACY_TRANSPORT;
+  }
+
+  send(packets: EnginePacket[]): void {
+    this.writable = false;
+    for (const packet of packets) {
+      if (packet.type === "ping") {
+        if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+      } else if (packet.type === "message" && typeof packet.data === "string") {
+        try {
+          this.decoder.add(packet.data);
+        } catch (err) {
+          this.onError("undecodable server packet", err instanceof Error ? err.message : String(err));
+        }
+      }
+    }
+    // As engine.io's own transports do once a batch is written: "drain" runs the batch's callbacks,
+    // "ready" makes the socket flush what was queued meanwhile.
+    process.nextTick(() => {
+      this.emit("drain");
+      this.writable = true;
+      this.emit("ready");
+    });
+  }
+
+  /** Feeds a Socket.IO packet to the server as if the client had sent it. */
+  inject(packet: SocketPacket): void {
+    for (const encoded of this.encoder.encode(packet)) {
+      if (typeof encoded === "string") this.onPacket({ type: "message", data: encoded });
+    }
+  }
+
+  doClose(fn?: () => void): void {
+    this.peer?.serverClosed();
+    fn?.();
+  }
+}
+
+// Register the transport with engine.io, so its Server can build Sockets on it. Engine.io looks
+// transports up by name in this exported map (pinned engine.io version; covered by the bridge tests).
+(transports as unknown as Record<string, unknown>)[LEGACY_TRANSPORT] = LegacyTransport;
