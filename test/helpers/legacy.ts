@@ -34,8 +34,10 @@ export class LegacyClient {
     });
   }
 
+  /** Sends a frame as JSON text; a trace record of a non-JSON frame (`{raw: "..."}`) is sent raw. */
   send(frame: unknown): void {
-    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+    const raw = typeof frame === "object" && frame !== null && "raw" in frame && typeof frame.raw === "string" ? frame.raw : undefined;
+    this.ws.send(typeof frame === "string" ? frame : (raw ?? JSON.stringify(frame)));
   }
 
   private wake(): void {
