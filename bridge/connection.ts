@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
 import type { RelayServer } from "../server/relay-server.js";
-import { asFrame, type CloseSpec, type EndpointCodec, type Frame } from "./codecs/types.js";
+import { asFrame, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
 export interface LegacyConnectionOptions {
@@ -43,8 +43,7 @@ class LegacyConnection implements LegacyPeer {
   private connected = false;
   /** Frames received before the namespace accepted the connection (middleware is async). */
   private readonly pendingInbound: SocketPacket[] = [];
-  private readonly heldOutbound: Array<[string, Frame]> = [];
-  private released: boolean;
+  private readonly sequencer: OutboundSequencer | undefined;
   private closeSpec: CloseSpec | undefined;
   private firstFrameTimer: NodeJS.Timeout | undefined;
 
@@ -55,7 +54,7 @@ class LegacyConnection implements LegacyPeer {
     private readonly codec: EndpointCodec,
     private readonly options: LegacyConnectionOptions,
   ) {
-    this.released = codec.holdUntil === undefined;
+    this.sequencer = codec.sequencer?.();
   }
 
   start(): void {
@@ -121,20 +120,8 @@ class LegacyConnection implements LegacyPeer {
   }
 
   private onServerEvent(event: string, payload: Frame): void {
-    const hold = this.codec.holdUntil;
-    if (!this.released && hold) {
-      if (hold.held.includes(event)) {
-        this.heldOutbound.push([event, payload]);
-        return;
-      }
-      if (event === hold.event) {
-        this.emitFrames(event, payload);
-        this.released = true;
-        for (const [e, p] of this.heldOutbound.splice(0)) this.emitFrames(e, p);
-        return;
-      }
-    }
-    this.emitFrames(event, payload);
+    if (!this.sequencer) return this.emitFrames(event, payload);
+    for (const [e, p] of this.sequencer.accept(event, payload)) this.emitFrames(e, p);
   }
 
   private emitFrames(event: string, payload: Frame): void {

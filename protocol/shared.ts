@@ -95,6 +95,11 @@ export interface SessionEventFrame {
   event?: unknown;
   seq?: number;
   replay?: true;
+  /**
+   * A snapshot frame (the last heartbeat or `session_active` state, sent on join and `resync` under the
+   * current seq): the state as of that seq, not a new event. Live events carry no such flag.
+   */
+  snapshot?: true;
 }
 
 export type DisconnectReason =

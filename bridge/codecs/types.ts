@@ -22,12 +22,17 @@ export interface EndpointCodec {
   /** The close a legacy socket gets when the server disconnects it right after this event. */
   closeAfter?: (event: string, payload: Frame) => CloseSpec | undefined;
   /**
-   * Server events that must wait until this one was sent (the viewer's `event`s before `connected`:
-   * the join reads state after joining the room, so a live event may arrive first).
+   * Per-connection ordering of server events, for endpoints whose legacy clients cannot reorder or
+   * de-duplicate themselves (the viewer join). A factory: the state lives in the connection's instance.
    */
-  holdUntil?: { event: string; held: readonly string[] };
+  sequencer?: () => OutboundSequencer;
   /** The endpoint's client must send a frame soon after connecting (`register`, `register_runner`). */
   firstFrameRequired?: boolean;
+}
+
+/** Decides, event by event, what goes out now: possibly nothing (held or dropped), possibly several. */
+export interface OutboundSequencer {
+  accept(event: string, payload: Frame): Array<[string, Frame]>;
 }
 
 /** Legacy frame of a typed event: the payload with the event name as `type`. */

@@ -1,4 +1,4 @@
-import { errorFrame, str, withoutType, type EndpointCodec, type Frame } from "./types.js";
+import { errorFrame, str, withoutType, type EndpointCodec, type Frame, type OutboundSequencer } from "./types.js";
 
 const SNAPSHOT_REPLAY = "Session is no longer live (snapshot replay).";
 
@@ -30,5 +30,49 @@ export const viewerCodec: EndpointCodec = {
     }
     return undefined;
   },
-  holdUntil: { event: "connected", held: ["event", "exec_result"] },
+  sequencer: () => new ViewerJoinSequencer(),
 };
+
+/**
+ * The legacy join sequence, exactly: `connected {lastSeq}`, the snapshot frames at lastSeq, then each
+ * later seq once, in order. The relay joins the viewer to the room before reading the state, so live
+ * events may arrive before `connected`, between the snapshot frames, or twice (live and covered by the
+ * snapshot). Native clients drop `seq <= highest seen` themselves; the legacy UI re-applies anything
+ * not above its lastSeq, so the bridge holds live events until `synced` (the end of the join), drops
+ * every live event at or below the highest seq already passed on, and swallows `synced`.
+ */
+export class ViewerJoinSequencer implements OutboundSequencer {
+  private live = false;
+  private high = Number.NEGATIVE_INFINITY;
+  private readonly held: Frame[] = [];
+
+  accept(event: string, payload: Frame): Array<[string, Frame]> {
+    if (event === "connected") {
+      if (typeof payload.lastSeq === "number") this.high = payload.lastSeq;
+      else this.live = true; // replay of an ended session: no live events, no `synced`
+      return [[event, payload]];
+    }
+    if (event === "synced") {
+      this.live = true;
+      return this.held.splice(0).flatMap((frame) => this.pass(frame));
+    }
+    if (event !== "event") return [[event, payload]];
+    if (payload.snapshot === true) {
+      const { snapshot: _snapshot, ...frame } = payload;
+      return [["event", frame]];
+    }
+    if (typeof payload.seq !== "number") return [["event", payload]];
+    if (!this.live) {
+      this.held.push(payload);
+      return [];
+    }
+    return this.pass(payload);
+  }
+
+  private pass(frame: Frame): Array<[string, Frame]> {
+    const seq = frame.seq as number;
+    if (seq <= this.high) return [];
+    this.high = seq;
+    return [["event", frame]];
+  }
+}

@@ -67,6 +67,11 @@ export interface RunnerSessionFrame {
 
 export interface ViewerServerToClient {
   connected: (payload: ViewerConnected) => void;
+  /**
+   * The join sequence (snapshot or replayed events) is complete: from here on only live events follow,
+   * each with a seq above `lastSeq` (an event at or below it was already covered: drop it).
+   */
+  synced: (payload: { sessionId: string; lastSeq: number }) => void;
   event: (payload: SessionEventFrame) => void;
   exec_result: (payload: { id: string; ok: boolean; command: string } & Record<string, unknown>) => void;
   session_ready: (payload: RunnerSessionFrame) => void;

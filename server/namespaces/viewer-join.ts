@@ -4,16 +4,21 @@ import type { SessionView, Snapshot } from "../state/types.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "../sessions/context.js";
 
 /**
- * The viewer join sequence (legacy 3.1). The socket joins the session room before the state is read,
- * so no event published meanwhile can be missed; an event that is both live and in the replay is a
- * duplicate by `seq`, which clients drop (they keep the highest seq seen).
+ * The viewer join sequence (legacy 3.1): `connected`, then the snapshot (or, for a resume, the events
+ * after the client's lastSeq), then `synced`. The socket joins the room before the state is read, so no
+ * event published meanwhile is missed; one that is both live and covered by the join is a duplicate by
+ * `seq`, which clients (and the legacy bridge) drop.
  */
 export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer">): Promise<void> {
   const { sessionId, lastSeq, userId } = socket.data;
   const room = rooms.session(sessionId);
-  socket.join(room);
   let view: SessionView | null;
   try {
+    // Ownership first: another user's viewer must never be in the room, not even for a round trip.
+    const owner = await ctx.state.sessions.get(sessionId);
+    if (!owner || owner.userId !== userId) return refuseUnknown(socket, sessionId);
+    // Then join, then read: no event published meanwhile can be missed (a duplicate is dropped by seq).
+    socket.join(room);
     view = await ctx.state.sessions.view(sessionId, lastSeq ?? undefined);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
@@ -21,7 +26,6 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     socket.disconnect(true);
     return;
   }
-  // Another user's session answers exactly like an unknown one (no existence leak).
   if (!view || view.record.userId !== userId) return refuseUnknown(socket, sessionId);
   const { record, snapshot } = view;
   if (!record.live) return replayEnded(socket, sessionId, snapshot);
@@ -41,6 +45,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     socket.emit("connected", connected);
     sendSnapshot(socket, snapshot, record.seq);
   }
+  socket.emit("synced", { sessionId, lastSeq: record.seq });
   const now = ctx.clock();
   ctx.state.sessions
     .touch(sessionId, expiryFrom(ctx.config, record.isEphemeral, now), sessionTtl(ctx.config, record.isEphemeral))
@@ -49,12 +54,11 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
 
 /** Heartbeat then `session_active`, each under the current seq (legacy 3.1 steps 3-4, and `resync`). */
 export function sendSnapshot(socket: TypedSocket<"/viewer">, snapshot: Snapshot, seq: number): void {
-  if (snapshot.heartbeatJson !== undefined) socket.emit("event", frameOf(snapshot.heartbeatJson, seq));
-  if (snapshot.hasState) socket.emit("event", { event: stateEvent(snapshot.stateJson), seq });
+  if (snapshot.heartbeatJson !== undefined) socket.emit("event", { ...frameOf(snapshot.heartbeatJson, seq), snapshot: true });
+  if (snapshot.hasState) socket.emit("event", { event: stateEvent(snapshot.stateJson), seq, snapshot: true });
 }
 
 function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void {
-  socket.leave(rooms.session(sessionId));
   const to = lastWords(socket);
   to.emit("connected", { sessionId, replayOnly: true });
   to.emit("error", { code: "not_found", message: "Session not found" });

@@ -131,8 +131,8 @@ describe("viewer flows", () => {
 
     expect(await a.viewer.emitWithAck("resync", {})).toEqual({ ok: true });
     expect(frames(a.rec).slice(3)).toEqual([
-      { event: HEARTBEAT, seq: 3 },
-      { event: { type: "session_active", state: STATE }, seq: 3 },
+      { event: HEARTBEAT, seq: 3, snapshot: true },
+      { event: { type: "session_active", state: STATE }, seq: 3, snapshot: true },
     ]);
 
     // b gets the next live event and nothing before it.
@@ -231,10 +231,12 @@ describe("viewer flows", () => {
       await publish(cli, token, { type: "marker" });
       await v.rec.next("event", 3);
       expect(frames(v.rec)).toEqual([
-        { event: HEARTBEAT, seq: 20 },
-        { event: { type: "session_active", state: STATE }, seq: 20 },
+        { event: HEARTBEAT, seq: 20, snapshot: true },
+        { event: { type: "session_active", state: STATE }, seq: 20, snapshot: true },
         { event: { type: "marker" }, seq: 21 },
       ]);
+      // The join ends with `synced` at the seq the snapshot covers.
+      expect(v.rec.named("synced")).toEqual([{ sessionId, lastSeq: 20 }]);
     });
 
     it("resumes with resumedFrom and exactly the missed events while the log still holds them", async () => {
