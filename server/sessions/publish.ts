@@ -36,7 +36,9 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   if (!sessionId || !conn || !tokenMatches(socket, req.token)) return { ok: false, reason: "invalid_token" };
   if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
     socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
-    socket.emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
+    // Sent locally, not through the adapter: with recovery on, a plain emit is an XADD that every node
+    // reads back, one per event, for an ack that is cumulative and never worth recovering.
+    socket.nsp.local.to(socket.id).emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
   }
   const now = ctx.clock();
   const event = conn.thinking.process(req.event);
