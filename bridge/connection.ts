@@ -5,6 +5,9 @@ import type { RelayServer } from "../server/relay-server.js";
 import { asFrame, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
+/** Bun's default backpressure limit, which the legacy relay ran with. */
+export const LEGACY_BACKPRESSURE_LIMIT_BYTES = 16 * 1024 * 1024;
+
 export interface LegacyConnectionOptions {
   /** Handshake `auth` of the namespace connection (credentials and ids from the upgrade request). */
   auth: Record<string, unknown>;
@@ -46,6 +49,8 @@ class LegacyConnection implements LegacyPeer {
   private readonly sequencer: OutboundSequencer | undefined;
   private closeSpec: CloseSpec | undefined;
   private firstFrameTimer: NodeJS.Timeout | undefined;
+  /** Frames dropped because the client stopped reading (logged once). */
+  private dropped = 0;
 
   constructor(
     private readonly relay: RelayServer,
@@ -131,9 +136,20 @@ class LegacyConnection implements LegacyPeer {
     if (close) this.closeSpec = close;
   }
 
+  /**
+   * Past 16 MiB of unsent data the frame is dropped, as Bun's backpressure limit did for the legacy relay
+   * (legacy 0): a viewer that falls that far behind sees a seq gap and resyncs, instead of the relay
+   * buffering without bound for a client that does not read.
+   */
   private send(frame: Frame): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(frame));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > LEGACY_BACKPRESSURE_LIMIT_BYTES) {
+      if (this.dropped++ === 0) this.relay.log.warn({ namespace: this.codec.namespace }, "legacy client not reading: frames dropped");
+      return;
+    }
+    this.ws.send(JSON.stringify(frame));
   }
+
 
   serverClosed(): void {
     this.close(this.closeSpec ?? { code: 1000, reason: "" });
