@@ -35,11 +35,12 @@ export async function createClusterAdapter(
   url: string,
   prefix: string,
   log: Logger,
+  streamMaxLen = 100_000,
 ): Promise<{ factory: AdapterFactory; clients: RedisClientType[] }> {
   if (kind === "redis-streams") {
     const client = redisClient(url, log, "adapter");
     await client.connect();
-    return { factory: createStreamsAdapter(client, { streamName: `${prefix}sio`, sessionKeyPrefix: `${prefix}sio:session:` }), clients: [client] };
+    return { factory: createStreamsAdapter(client, { streamName: `${prefix}sio`, sessionKeyPrefix: `${prefix}sio:session:`, maxLen: streamMaxLen }), clients: [client] };
   }
   const pub = redisClient(url, log, "adapter-pub");
   const sub = pub.duplicate();

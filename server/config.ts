@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1),
   PIZZAPI_RECOVERY_WINDOW_MS: int(120_000, 0),
+  PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000),
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
   PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
   PIZZAPI_CLI_RECONNECT_GRACE_MS: int(10_000, 0),
@@ -64,6 +65,8 @@ export interface RelayConfig {
   loginTtlMs: number;
   /** Connection state recovery window (redis-streams and embedded modes); 0 disables recovery. */
   recoveryWindowMs: number;
+  /** Entries the redis-streams adapter keeps: how far behind a node may fall before it skips broadcasts. */
+  streamMaxLen: number;
   presenceTimeoutMs: number;
   shutdownGraceMs: number;
   /** How long a session outlives its CLI's lost connection, waiting for it to come back to any node. */
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     logLevel: e.PIZZAPI_LOG_LEVEL,
     loginTtlMs: e.PIZZAPI_LOGIN_TTL_MS,
     recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS,
+    streamMaxLen: e.PIZZAPI_SIO_STREAM_MAXLEN,
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
     shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,
     cliReconnectGraceMs: e.PIZZAPI_CLI_RECONNECT_GRACE_MS,

@@ -73,7 +73,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       redisClients.push(client);
       state = createRedisState({ client, prefix: config.redisPrefix });
     }
-    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log);
+    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log, config.streamMaxLen);
     adapter = cluster.factory;
     redisClients.push(...cluster.clients);
     readiness.push({ name: "adapter", check: async () => cluster.clients.every((c) => c.isReady) });

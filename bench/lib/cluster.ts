@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/pizzapi-relay.js");
+
+/** One relay node: a real `pizzapi-relay start` process on 127.0.0.1. */
+export interface BenchNode {
+  name: string;
+  url: string;
+  port: number;
+  pid: number;
+  /** Warn/error lines the node printed (it runs at PIZZAPI_LOG_LEVEL=warn). */
+  logs: string[];
+  stop(): Promise<void>;
+  /** Synchronous SIGKILL, for `process.on("exit")`. */
+  killNow(): void;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error("no port"));
+        return;
+      }
+      server.close(() => resolvePort(address.port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts a relay node. Unlike test/helpers/cluster.ts `startNode` (which waits for the info-level
+ * "listening" line), this one runs the node at `warn` and waits for `/healthz` on a port chosen here.
+ */
+export async function startBenchNode(options: { name: string; redisUrl: string; prefix: string; env?: Record<string, string> }): Promise<BenchNode> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      return await spawnOn(options, port);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(`${options.name} did not start`);
+}
+
+async function spawnOn(options: { name: string; redisUrl: string; prefix: string; env?: Record<string, string> }, port: number): Promise<BenchNode> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? tmpdir(),
+    PORT: String(port),
+    PIZZAPI_HOST: "127.0.0.1",
+    PIZZAPI_BASE_URL: "http://relay.bench",
+    PIZZAPI_REDIS_URL: options.redisUrl,
+    PIZZAPI_REDIS_PREFIX: options.prefix,
+    PIZZAPI_SIO_ADAPTER: "redis-streams",
+    PIZZAPI_LOG_LEVEL: "warn",
+    PIZZAPI_NODE_ID: options.name,
+    PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-bench-")),
+    ...options.env,
+  };
+  const proc: ChildProcess = spawn(process.execPath, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(line);
+  };
+  proc.stdout?.on("data", collect);
+  proc.stderr?.on("data", collect);
+  const exited = new Promise<void>((done) => proc.once("exit", () => done()));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (dead) throw new Error(`${options.name} exited before it was healthy:\n${logs.join("\n")}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`${options.name} not healthy after 30 s:\n${logs.join("\n")}`);
+    }
+    await sleep(100);
+  }
+  const killNow = (): void => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  };
+  return {
+    name: options.name,
+    url,
+    port,
+    pid: proc.pid ?? -1,
+    logs,
+    killNow,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      const force = setTimeout(killNow, 15_000);
+      await exited;
+      clearTimeout(force);
+    },
+  };
+}
+
+/** Waits until every node is ready and its adapter counts all the nodes (`/readyz`). */
+export async function awaitBenchMesh(nodes: BenchNode[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const node of nodes) {
+    for (;;) {
+      try {
+        const res = await fetch(`${node.url}/readyz`);
+        const body = (await res.json()) as { ok?: boolean; nodes?: number | null };
+        if (res.ok && body.nodes === nodes.length) break;
+      } catch {
+        // retry
+      }
+      if (Date.now() > deadline) throw new Error(`${node.name} did not see a ${nodes.length}-node mesh`);
+      await sleep(100);
+    }
+  }
+}
+
+/** Logs in with an API key and returns the `Cookie` header value a browser would send. */
+export async function benchLogin(url: string, apiKey: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/session`, { method: "POST", headers: { "x-api-key": apiKey } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  const setCookie = res.headers.get("set-cookie");
+  if (!setCookie) throw new Error("login set no cookie");
+  return setCookie.split(";")[0] ?? "";
+}
