@@ -306,41 +306,22 @@ return {r, s, 1, redis.call('LRANGE', KEYS[3], start, -1)}
 `,
 );
 
-/** KEYS: user set. ARGV: prefix, userId. Returns the live records (flat hashes); drops stale members. */
-export const LIST_BY_USER = script(
-  "listByUser",
+/**
+ * KEYS: a user's session index (live or ended). ARGV: prefix, userId, wanted `live` flag ("1" or "0").
+ * Returns the records (flat hashes) still in that state and owned by the user; drops the other members
+ * (expired, ended, or claimed again), so the index never outlives its records for long.
+ */
+export const LIST_USER_SESSIONS = script(
+  "listUserSessions",
   `
-local ids = redis.call('SMEMBERS', KEYS[1])
 local out = {}
-for _, id in ipairs(ids) do
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local r = redis.call('HGETALL', ARGV[1] .. 'session:' .. id)
   local live, owner
   for i = 1, #r, 2 do
     if r[i] == 'live' then live = r[i + 1] elseif r[i] == 'userId' then owner = r[i + 1] end
   end
-  if live == '1' and owner == ARGV[2] then
-    out[#out + 1] = r
-  else
-    redis.call('SREM', KEYS[1], id)
-  end
-end
-return out
-`,
-);
-
-/** KEYS: ended set of the user. ARGV: prefix, userId. Returns the kept ended records; drops stale members. */
-export const LIST_ENDED = script(
-  "listEnded",
-  `
-local ids = redis.call('SMEMBERS', KEYS[1])
-local out = {}
-for _, id in ipairs(ids) do
-  local r = redis.call('HGETALL', ARGV[1] .. 'session:' .. id)
-  local live, owner
-  for i = 1, #r, 2 do
-    if r[i] == 'live' then live = r[i + 1] elseif r[i] == 'userId' then owner = r[i + 1] end
-  end
-  if live == '0' and owner == ARGV[2] then
+  if live == ARGV[3] and owner == ARGV[2] then
     out[#out + 1] = r
   else
     redis.call('SREM', KEYS[1], id)

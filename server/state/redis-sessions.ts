@@ -4,8 +4,7 @@ import {
   CLAIM,
   END,
   LINK_RUNNER,
-  LIST_BY_USER,
-  LIST_ENDED,
+  LIST_USER_SESSIONS,
   LIST_EXPIRED,
   PUBLISH,
   SET_PENDING_LINK,
@@ -301,14 +300,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
-    const reply = replyArray(await this.scripts.run(LIST_BY_USER, [this.userKey(userId)], [this.prefix, userId]), "listByUser");
+    const reply = replyArray(await this.scripts.run(LIST_USER_SESSIONS, [this.userKey(userId)], [this.prefix, userId, "1"]), "listByUser");
     return reply
       .map((r) => decodeRecord(replyHash(r, "listByUser")))
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.sessionId.localeCompare(b.sessionId));
   }
 
   async listEnded(userId: string): Promise<SessionRecord[]> {
-    const reply = replyArray(await this.scripts.run(LIST_ENDED, [this.endedKey(userId)], [this.prefix, userId]), "listEnded");
+    const reply = replyArray(await this.scripts.run(LIST_USER_SESSIONS, [this.endedKey(userId)], [this.prefix, userId, "0"]), "listEnded");
     return reply.map((r) => decodeRecord(replyHash(r, "listEnded"))).sort(compareEnded);
   }
 

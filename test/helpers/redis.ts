@@ -13,7 +13,7 @@ export interface TestRedis {
 const READY_TIMEOUT_MS = 10_000;
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
