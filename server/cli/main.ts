@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
 import type { RelayPlugin } from "../relay-server.js";
 import { runKeysCommand } from "./keys.js";
+import { runLegacyCliCheck } from "./legacy-cli.js";
 import { runStart } from "./start.js";
 
 export interface CliOptions {
@@ -43,6 +44,19 @@ export async function runCli(options: CliOptions = {}, argv: string[] = process.
     .command("revoke <id>")
     .description("revoke an API key by its id (from `keys list`)")
     .action(async (id: string) => runKeysCommand(loadConfig(), { op: "revoke", id }));
+
+  program
+    .command("legacy-cli")
+    .description("check a relay the way a deployed v0.1.x CLI sees it: register on /ws/sessions, publish, wait for every event_ack")
+    .requiredOption("--url <relay url>", "the relay's base URL, e.g. http://localhost:3000")
+    .requiredOption("--api-key <key>", "an API key (the x-api-key header)")
+    .option("--session <id>", "the session id to register (default: a new UUID)")
+    .option("--events <n>", "events to publish", "5")
+    .option("--timeout <ms>", "overall timeout", "10000")
+    .action(async (opts: { url: string; apiKey: string; session?: string; events: string; timeout: string }) => {
+      const code = await runLegacyCliCheck({ url: opts.url, apiKey: opts.apiKey, sessionId: opts.session, events: Number(opts.events), timeoutMs: Number(opts.timeout) });
+      process.exitCode = code;
+    });
 
   try {
     await program.parseAsync(argv);
