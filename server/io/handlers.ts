@@ -70,7 +70,11 @@ export function bindHandlers<N extends NamespaceName>(
   handlers: HandlerTable<N>,
   sendError: (error: ErrorBody) => void,
   log: Logger,
+  options: { sequential?: boolean } = {},
 ): void {
+  // Sequential: each frame's handler starts when the previous one finished, so frames of different types
+  // take effect in the order the client sent them (handlers await different numbers of round trips).
+  let previous: Promise<void> = Promise.resolve();
   for (const event of Object.keys(handlers) as Array<EventName<N>>) {
     const schema = (schemas as Record<string, z.ZodType>)[event];
     const handler = handlers[event];
@@ -88,7 +92,9 @@ export function bindHandlers<N extends NamespaceName>(
       const run = async (): Promise<void> => {
         await handler(socket as SpecSocket<NamespaceMaps[N]>, checked.value as PayloadOf<Schemas<N>, typeof event>, ack as AckFor<N, typeof event>);
       };
-      run().catch((err: unknown) => {
+      const started = options.sequential ? previous.then(run) : run();
+      if (options.sequential) previous = started.catch(() => undefined);
+      started.catch((err: unknown) => {
         if (err instanceof RequestError) {
           log.info({ event, socket: socket.id, error: err.body }, "request refused");
           reply(err.body);

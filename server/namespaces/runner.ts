@@ -120,7 +120,9 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    // A runner's frames take effect in order (session_ready before the session's runner events, a
+    // terminal's data before its exit), whatever round trips each handler needs.
+    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { sequential: true });
     socket.on("disconnect", () => onRunnerDisconnect(ctx, socket));
     ctx.log.debug({ socket: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name }, "runner connected");
   });
