@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import WebSocket from "ws";
-import { CLI_BACKOFF, LegacyBackoff } from "./backoff.js";
+import { CLI_BACKOFF } from "./backoff.js";
+import { LegacySocket } from "./socket.js";
 
 export interface LegacyCliOptions {
   /** Relay base URL (`http(s)://` or `ws(s)://`); `/ws/sessions` is appended unless present. */
@@ -40,23 +40,32 @@ export interface Registered {
  */
 export class LegacyCliClient extends EventEmitter {
   readonly sessionId: string;
-  private ws: WebSocket | null = null;
+  private readonly socket: LegacySocket;
   private registration: Registered | null = null;
   private seq = 0;
   ackedSeq = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private readonly backoff: LegacyBackoff;
-  private readonly url: string;
 
   constructor(private readonly options: LegacyCliOptions) {
     super();
     this.sessionId = options.sessionId ?? randomUUID();
-    const scale = options.backoffScale ?? 1;
-    this.backoff = new LegacyBackoff(CLI_BACKOFF.initialMs * scale, CLI_BACKOFF.maxMs * scale);
-    const base = options.relayUrl.replace(/^http/, "ws").replace(/\/+$/, "");
-    this.url = base.endsWith("/ws/sessions") ? base : `${base}/ws/sessions`;
+    const base = options.relayUrl.replace(/\/+$/, "");
+    this.socket = new LegacySocket({
+      url: base.endsWith("/ws/sessions") ? base : `${base}/ws/sessions`,
+      headers: { "x-api-key": options.apiKey },
+      backoff: CLI_BACKOFF,
+      backoffScale: options.backoffScale,
+    });
+    this.socket.on("open", () =>
+      this.socket.send({ type: "register", sessionId: this.sessionId, cwd: this.options.cwd ?? process.cwd(), collabMode: true, sessionName: this.options.sessionName ?? null }),
+    );
+    this.socket.on("frame", (frame: Record<string, unknown>) => this.onFrame(frame));
+    this.socket.on("refused", (refusal: unknown) => this.emit("refused", refusal));
+    this.socket.on("close", (close: unknown) => {
+      clearInterval(this.heartbeatTimer);
+      this.registration = null;
+      this.emit("close", close);
+    });
   }
 
   get registered(): Registered | null {
@@ -64,70 +73,33 @@ export class LegacyCliClient extends EventEmitter {
   }
 
   start(): void {
-    this.stopped = false;
-    this.connect();
+    this.socket.start();
   }
 
   /** Publishes an agent event; dropped (returns false) while not registered, as the legacy CLI did. */
   forward(event: Record<string, unknown>): boolean {
     const reg = this.registration;
-    if (!reg || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.seq += 1;
-    this.ws.send(JSON.stringify({ type: "event", sessionId: reg.sessionId, token: reg.token, event, seq: this.seq }));
-    return true;
+    if (!reg) return false;
+    const sent = this.socket.send({ type: "event", sessionId: reg.sessionId, token: reg.token, event, seq: this.seq + 1 });
+    if (sent) this.seq += 1;
+    return sent;
   }
 
   /** Sends a raw frame (exec_result, or anything a test needs). */
   send(frame: Record<string, unknown>): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    this.socket.send(frame);
   }
 
   /** `/remote stop`: session_end, then close; no reconnect. */
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
     const reg = this.registration;
-    if (reg && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "session_end", sessionId: reg.sessionId, token: reg.token }));
+    if (reg) this.socket.send({ type: "session_end", sessionId: reg.sessionId, token: reg.token });
     this.registration = null;
-    this.ws?.close();
+    this.socket.stop();
   }
 
-  private connect(): void {
-    const ws = new WebSocket(this.url, { headers: { "x-api-key": this.options.apiKey } });
-    this.ws = ws;
-    // Listen before `open` resolves anything: the relay's first frame may come in the same read.
-    ws.on("message", (data) => this.onMessage(data.toString()));
-    ws.on("open", () => {
-      this.backoff.reset();
-      ws.send(JSON.stringify({ type: "register", sessionId: this.sessionId, cwd: this.options.cwd ?? process.cwd(), collabMode: true, sessionName: this.options.sessionName ?? null }));
-    });
-    ws.on("unexpected-response", (_req, res) => {
-      // A refused upgrade (401 wrong key, 410 legacy retired, ...): report it; the close follows.
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      res.on("end", () => {
-        this.emit("refused", { status: res.statusCode ?? 0, body });
-        ws.terminate();
-      });
-    });
-    ws.on("error", () => undefined); // the close that follows schedules the reconnect
-    ws.on("close", (code, reason) => {
-      clearInterval(this.heartbeatTimer);
-      this.registration = null;
-      this.emit("close", { code, reason: reason.toString() });
-      if (this.stopped) return;
-      this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
-    });
-  }
-
-  private onMessage(text: string): void {
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+  private onFrame(frame: Record<string, unknown>): void {
     this.emit("frame", frame);
     switch (frame.type) {
       case "registered":
