@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LegacyClient } from "../helpers/legacy.js";
-import { login, startRelay, type TestRelay } from "../helpers/relay.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 
 /**
  * A legacy viewer that stops reading: past 16 MiB of unsent data the bridge drops frames (the legacy
@@ -12,9 +12,7 @@ describe("bridge backpressure", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    node = await startRelay();
-    key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
-    cookie = await login(node.url, key);
+    ({ node, key, cookie } = await startRelayWithAlice());
   });
   afterAll(async () => node.stop());
 

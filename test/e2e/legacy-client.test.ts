@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LegacyCliClient } from "../../clients/legacy/cli-client.js";
 import { connectViewer, Recorder } from "../helpers/clients.js";
 import { TestProxy } from "../helpers/proxy.js";
-import { login, startRelay, type TestRelay } from "../helpers/relay.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 
 /** The faithful legacy CLI client against a real relay: the v0.1.x frame sequence, collab, reconnects. */
 describe("legacy CLI client", () => {
@@ -11,9 +11,7 @@ describe("legacy CLI client", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    node = await startRelay();
-    key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
-    cookie = await login(node.url, key);
+    ({ node, key, cookie } = await startRelayWithAlice());
   });
   afterAll(async () => node.stop());
 

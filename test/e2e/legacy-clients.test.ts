@@ -4,7 +4,7 @@ import { LegacyCliClient } from "../../clients/legacy/cli-client.js";
 import { LegacyRunnerClient } from "../../clients/legacy/runner-client.js";
 import type { Frame } from "../../clients/legacy/socket.js";
 import { TestProxy } from "../helpers/proxy.js";
-import { login, startRelay, type TestRelay } from "../helpers/relay.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 
 const frames = (client: { on(event: "frame", fn: (f: Frame) => void): unknown }): Frame[] => {
   const out: Frame[] = [];
@@ -26,9 +26,7 @@ describe("legacy browser and runner clients", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    node = await startRelay();
-    key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
-    cookie = await login(node.url, key);
+    ({ node, key, cookie } = await startRelayWithAlice());
   });
   afterAll(async () => node.stop());
 

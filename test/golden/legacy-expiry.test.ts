@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LegacyClient } from "../helpers/legacy.js";
-import { login, startRelay, type TestRelay } from "../helpers/relay.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 
 /** Legacy 2.9: an idle ephemeral session expires: the CLI gets session_expired and close 1001, viewers "Session expired". */
 describe("golden: ephemeral expiry of a legacy session", () => {
@@ -9,9 +9,7 @@ describe("golden: ephemeral expiry of a legacy session", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    node = await startRelay({ PIZZAPI_EPHEMERAL_TTL_MS: "150", PIZZAPI_EPHEMERAL_SWEEP_MS: "600000" });
-    key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
-    cookie = await login(node.url, key);
+    ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_EPHEMERAL_TTL_MS: "150", PIZZAPI_EPHEMERAL_SWEEP_MS: "600000" }));
   });
   afterAll(async () => node.stop());
 

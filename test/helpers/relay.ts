@@ -44,3 +44,10 @@ export async function login(url: string, apiKey: string): Promise<string> {
   if (!setCookie) throw new Error("login set no cookie");
   return setCookie.split(";")[0] ?? "";
 }
+
+/** A relay with one user, alice: her API key and her browser login cookie (the common test fixture). */
+export async function startRelayWithAlice(env: Record<string, string> = {}): Promise<{ node: TestRelay; key: string; cookie: string }> {
+  const node = await startRelay(env);
+  const key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
+  return { node, key, cookie: await login(node.url, key) };
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectCli, connectRunner, connectViewer, connected, Recorder } from "../../helpers/clients.js";
-import { login, startRelay, type TestRelay } from "../../helpers/relay.js";
+import { startRelayWithAlice, type TestRelay } from "../../helpers/relay.js";
 
 /** A runner's frames take effect in the order it sent them, whatever each one's handler awaits. */
 describe("runner frame order", () => {
@@ -9,9 +9,7 @@ describe("runner frame order", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    node = await startRelay();
-    key = (await node.relay.ctx.state.keys.create({ userId: "alice", userName: "alice" })).key;
-    cookie = await login(node.url, key);
+    ({ node, key, cookie } = await startRelayWithAlice());
   });
   afterAll(async () => node.stop());
 
