@@ -40,11 +40,12 @@ export const rooms = {
 } as const;
 
 /**
- * The emitter for a socket's last words before the server disconnects it. With connection state
- * recovery on, `socket.emit` first stores the packet through the adapter (an XADD with redis-streams)
- * and delivers it after that round trip, i.e. after an immediate `disconnect()`; a local emit to the
- * socket's own room is delivered at once, and there is nothing to recover after a refusal anyway.
+ * An emitter that delivers to the socket at once, bypassing the adapter. With connection state recovery
+ * on, `socket.emit` first stores the packet through the adapter (an XADD with redis-streams, read back by
+ * every node) and delivers it after that round trip. Two kinds of packet are not worth that: a socket's
+ * last words before the server disconnects it (they would arrive after the disconnect, and there is
+ * nothing to recover after a refusal) and cumulative acks (re-sent with the next one anyway).
  */
-export function lastWords<S extends { id: string; nsp: { local: { to(room: string): unknown } } }>(socket: S): ReturnType<S["nsp"]["local"]["to"]> {
+export function direct<S extends { id: string; nsp: { local: { to(room: string): unknown } } }>(socket: S): ReturnType<S["nsp"]["local"]["to"]> {
   return socket.nsp.local.to(socket.id) as ReturnType<S["nsp"]["local"]["to"]>;
 }

@@ -1,6 +1,6 @@
 import { errorBody, failure, runnerClientSchemas, RunnerAuthSchema, type RunnerSkill } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
-import { lastWords, rooms, type TypedSocket } from "../io/typed.js";
+import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import { handshakeIdentity, onRunnerDisconnect, registerRunner } from "../runners/lifecycle.js";
 import { deliverReply, listenForRunnerReplies, replyKeys } from "../runners/replies.js";
 import { forwardTerminalFrame } from "../runners/terminal-frames.js";
@@ -40,7 +40,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
       const result = await registerRunner(ctx, socket, payload);
       if (!result.ok) {
         if (ack) ack(failure("forbidden", result.message));
-        else lastWords(socket).emit("error", errorBody("forbidden", result.message));
+        else direct(socket).emit("error", errorBody("forbidden", result.message));
         socket.disconnect(true);
         return;
       }

@@ -1,6 +1,6 @@
 import { terminalClientSchemas, TerminalAuthSchema } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
-import { lastWords, rooms, type TypedSocket } from "../io/typed.js";
+import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import { emitFrame, EXIT_GC_WITH_VIEWER_MS } from "../runners/terminal-frames.js";
 import type { RelayContext } from "../sessions/context.js";
 import type { TerminalRecord } from "../state/types.js";
@@ -63,7 +63,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
     });
     attach(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "terminal attach failed");
-      lastWords(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
+      direct(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
       socket.disconnect(true);
     });
   });
@@ -78,7 +78,7 @@ async function attach(ctx: RelayContext, socket: TypedSocket<"/terminal">): Prom
   const terminalId = socket.data.terminalId;
   const record = await ctx.state.terminals.get(terminalId);
   if (!record || record.userId !== socket.data.userId) {
-    lastWords(socket).emit("terminal_error", { terminalId, message: record ? "Forbidden" : "Terminal not found" });
+    direct(socket).emit("terminal_error", { terminalId, message: record ? "Forbidden" : "Terminal not found" });
     socket.disconnect(true);
     return;
   }
@@ -88,7 +88,7 @@ async function attach(ctx: RelayContext, socket: TypedSocket<"/terminal">): Prom
   socket.join(room);
   const attached = await ctx.state.terminals.attach(terminalId, socket.id);
   if (!attached) {
-    lastWords(socket).emit("terminal_error", { terminalId, message: "Terminal not found" });
+    direct(socket).emit("terminal_error", { terminalId, message: "Terminal not found" });
     socket.disconnect(true);
     return;
   }

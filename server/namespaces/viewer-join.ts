@@ -1,5 +1,5 @@
 import type { SessionEventFrame } from "../../protocol/index.js";
-import { lastWords, rooms, type TypedSocket } from "../io/typed.js";
+import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionView, Snapshot } from "../state/types.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "../sessions/context.js";
 
@@ -22,7 +22,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     view = await ctx.state.sessions.view(sessionId, lastSeq ?? undefined);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
-    lastWords(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
+    direct(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
     socket.disconnect(true);
     return;
   }
@@ -59,7 +59,7 @@ export function sendSnapshot(socket: TypedSocket<"/viewer">, snapshot: Snapshot,
 }
 
 function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void {
-  const to = lastWords(socket);
+  const to = direct(socket);
   to.emit("connected", { sessionId, replayOnly: true });
   to.emit("error", { code: "not_found", message: "Session not found" });
   socket.disconnect(true);
@@ -69,7 +69,7 @@ function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void 
 function replayEnded(socket: TypedSocket<"/viewer">, sessionId: string, snapshot: Snapshot): void {
   if (!snapshot.hasState) return refuseUnknown(socket, sessionId);
   socket.leave(rooms.session(sessionId));
-  const to = lastWords(socket);
+  const to = direct(socket);
   to.emit("connected", { sessionId, replayOnly: true });
   to.emit("event", { event: stateEvent(snapshot.stateJson), replay: true });
   to.emit("disconnected", { reason: "Session is no longer live (snapshot replay)." });

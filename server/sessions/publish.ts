@@ -1,5 +1,5 @@
 import { safeEqual } from "../auth/secrets.js";
-import { rooms, type TypedSocket } from "../io/typed.js";
+import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import type { PublishInput, PublishKind } from "../state/types.js";
 import { getConnection, type CliConnection } from "./connection.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
@@ -36,9 +36,8 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   if (!sessionId || !conn || !tokenMatches(socket, req.token)) return { ok: false, reason: "invalid_token" };
   if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
     socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
-    // Sent locally, not through the adapter: with recovery on, a plain emit is an XADD that every node
-    // reads back, one per event, for an ack that is cumulative and never worth recovering.
-    socket.nsp.local.to(socket.id).emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
+    // Directly, not through the adapter: one XADD per event for a cumulative ack is not worth recovering.
+    direct(socket).emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
   }
   const now = ctx.clock();
   const event = conn.thinking.process(req.event);
