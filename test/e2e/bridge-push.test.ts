@@ -1,15 +1,11 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awaitMesh, clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
+import type { NodeProcess } from "../helpers/cluster.js";
+import { startPushCluster, type PushCluster } from "../helpers/push-cluster.js";
 import { connectCli, connected } from "../helpers/clients.js";
 import { LegacyClient } from "../helpers/legacy.js";
 import { ackedUpTo, legacyCli, sendLegacyEvents, sleep } from "../helpers/legacy-flows.js";
-import { createSubscriber, startPushService, verifyVapidAuthorization, type PushService } from "../helpers/push-service.js";
+import { createSubscriber, verifyVapidAuthorization, type PushService } from "../helpers/push-service.js";
 import { login } from "../helpers/relay.js";
-import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 import type { SharedState } from "../../server/state/types.js";
 
 /**
@@ -18,41 +14,22 @@ import type { SharedState } from "../../server/state/types.js";
  * node B. While it watches, `agent_end` sends nothing; once it left, `cli_error` sends exactly one push.
  */
 describe("push notifications with a legacy viewer on another node", () => {
-  let redis: TestRedis;
+  let cluster: PushCluster;
   let pushService: PushService;
   let A: NodeProcess, B: NodeProcess;
   let state: SharedState;
-  let closeState: () => Promise<void>;
-  const vapid = webpush.generateVAPIDKeys();
+  let vapid: { publicKey: string };
   const legacy: LegacyClient[] = [];
   const sockets: Array<{ disconnect(): void }> = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    pushService = await startPushService();
-    const caFile = join(await mkdtemp(join(tmpdir(), "pizzapi-push-")), "push-ca.pem");
-    await writeFile(caFile, pushService.certificatePem);
-    const prefix = uniquePrefix();
-    const env = {
-      PIZZAPI_VAPID_PUBLIC_KEY: vapid.publicKey,
-      PIZZAPI_VAPID_PRIVATE_KEY: vapid.privateKey,
-      PIZZAPI_VAPID_SUBJECT: "mailto:ops@relay.test",
-      // The relay process trusts the stand-in push service's self-signed certificate.
-      NODE_EXTRA_CA_CERTS: caFile,
-    };
-    [A, B] = (await Promise.all(["A", "B"].map((name) => startNode({ name, redisUrl: redis.url, prefix, env })))) as [NodeProcess, NodeProcess];
-    await awaitMesh([A, B]);
-    const shared = await clusterState(redis.url, prefix);
-    state = shared.state;
-    closeState = shared.close;
+    cluster = await startPushCluster();
+    ({ pushService, A, B, vapid, state } = cluster);
   });
   afterAll(async () => {
     for (const c of legacy) c.close();
     for (const s of sockets) s.disconnect();
-    await Promise.all([A, B].filter(Boolean).map((n) => n.stop()));
-    await closeState?.();
-    await pushService?.close();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it.each(["legacy", "native"] as const)("a %s CLI on A: nothing while the legacy viewer on B watches, exactly one push once it left", async (kind) => {

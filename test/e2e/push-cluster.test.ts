@@ -1,13 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awaitMesh, clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
+import type { NodeProcess } from "../helpers/cluster.js";
+import { startPushCluster, type PushCluster } from "../helpers/push-cluster.js";
 import { connectCli, connectViewer, connected, Recorder } from "../helpers/clients.js";
-import { createSubscriber, startPushService, verifyVapidAuthorization, type PushService } from "../helpers/push-service.js";
+import { createSubscriber, verifyVapidAuthorization, type PushService } from "../helpers/push-service.js";
 import { login } from "../helpers/relay.js";
-import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 
 /**
  * Push across nodes (legacy 2.8): the CLI on node A, a viewer on node B. While the viewer watches,
@@ -15,40 +11,21 @@ import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
  * reaches the push service: VAPID-signed, encrypted for the subscription.
  */
 describe("push notifications in a cluster", () => {
-  let redis: TestRedis;
+  let cluster: PushCluster;
   let pushService: PushService;
   let A: NodeProcess, B: NodeProcess;
   let apiKey: string;
-  let closeState: () => Promise<void>;
-  const vapid = webpush.generateVAPIDKeys();
+  let vapid: { publicKey: string };
   const sockets: Array<{ disconnect(): void }> = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    pushService = await startPushService();
-    const caFile = join(await mkdtemp(join(tmpdir(), "pizzapi-push-")), "push-ca.pem");
-    await writeFile(caFile, pushService.certificatePem);
-    const prefix = uniquePrefix();
-    const env = {
-      PIZZAPI_VAPID_PUBLIC_KEY: vapid.publicKey,
-      PIZZAPI_VAPID_PRIVATE_KEY: vapid.privateKey,
-      PIZZAPI_VAPID_SUBJECT: "mailto:ops@relay.test",
-      // The relay process trusts the stand-in push service's self-signed certificate.
-      NODE_EXTRA_CA_CERTS: caFile,
-    };
-    [A, B] = (await Promise.all(["A", "B"].map((name) => startNode({ name, redisUrl: redis.url, prefix, env })))) as [NodeProcess, NodeProcess];
-    await awaitMesh([A, B]);
-
-    const shared = await clusterState(redis.url, prefix);
-    closeState = shared.close;
-    apiKey = (await shared.state.keys.create({ userId: "alice", userName: "Alice" })).key;
+    cluster = await startPushCluster();
+    ({ pushService, A, B, vapid } = cluster);
+    apiKey = (await cluster.state.keys.create({ userId: "alice", userName: "Alice" })).key;
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
-    await Promise.all([A, B].filter(Boolean).map((n) => n.stop()));
-    await closeState?.();
-    await pushService?.close();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it("sends nothing while a viewer on another node watches, and exactly one push once nobody does", async () => {
