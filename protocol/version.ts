@@ -1,7 +1,6 @@
 import semver from "semver";
 
-/** Version of the typed Socket.IO protocol defined in this folder (semver). */
-export const PROTOCOL_VERSION = "1.0.0";
+export { PROTOCOL_VERSION } from "./constants.js";
 
 /** Client protocol versions this server accepts in the handshake `auth.protocolVersion`. */
 export const ACCEPTED_PROTOCOL_RANGE = "^1.0.0";

@@ -14,6 +14,12 @@ export const RegisterSchema = z.object({
   ephemeral: z.boolean().optional(),
   collabMode: z.boolean().optional(),
   sessionName: z.string().nullable().optional(),
+  /**
+   * Native clients that resend unacknowledged events after a reconnect: a random id of the client's
+   * event stream, kept for the client's lifetime. With it, an `event` whose `seq` is not above the last
+   * one stored for this stream is acknowledged as a duplicate and not published again.
+   */
+  streamId: z.string().min(1).max(128).optional(),
 });
 
 export const PublishEventSchema = z.object({
@@ -23,7 +29,10 @@ export const PublishEventSchema = z.object({
   token: z.string().optional(),
   /** Opaque agent event; may be absent. */
   event: z.unknown().optional(),
-  /** Client counter, acknowledged cumulatively by `event_ack`. */
+  /**
+   * Client counter, acknowledged cumulatively by `event_ack`. With a registered `streamId` it must
+   * increase by event (a safe integer): the relay de-duplicates resent events by it.
+   */
   seq: z.number().optional(),
 });
 
@@ -59,8 +68,8 @@ export interface Registered {
 
 interface RelayReplies {
   register: Registered;
-  /** The viewer-side `seq` the event was published under (absent for a duplicate). */
-  event: { seq?: number };
+  /** The viewer-side `seq` the event was published under; `duplicate` (and no seq) for a resend already stored. */
+  event: { seq?: number; duplicate?: true };
 }
 
 export type RelayClientToServer = ClientEventMap<typeof relayClientSchemas, RelayReplies>;
@@ -101,4 +110,6 @@ export interface RelaySocketData {
   generation: number;
   /** Cumulative high-water mark of the client's `seq`. */
   lastAckedSeq: number;
+  /** The registered `streamId` (native resending clients), null when the client sent none. */
+  streamId: string | null;
 }

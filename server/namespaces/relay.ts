@@ -12,7 +12,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
   const nsp = ctx.relay;
   nsp.use(
     handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0 };
+      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null };
     }),
   );
 
@@ -38,6 +38,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
     event: async (socket, payload, ack) => {
       const outcome = await publishFromCli(ctx, socket, payload);
       if (!outcome.ok) refuse(socket, ack, outcome.reason);
+      else if ("duplicate" in outcome) ack?.({ ok: true, duplicate: true });
       else ack?.({ ok: true, seq: outcome.seq });
     },
     session_end: async (socket, payload, ack) => {

@@ -14,6 +14,7 @@ export interface RegisterInput {
   ephemeral?: boolean | undefined;
   collabMode?: boolean | undefined;
   sessionName?: string | null | undefined;
+  streamId?: string | undefined;
 }
 
 /**
@@ -57,6 +58,7 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   socket.data.token = token;
   socket.data.generation = record.generation;
   socket.data.lastAckedSeq = 0;
+  socket.data.streamId = input.streamId ?? null;
   attachConnection(socket, record, ctx.clock);
   if (outcome !== "reconnected") hubAdded(ctx, record);
   ctx.log.info(

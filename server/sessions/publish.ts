@@ -13,7 +13,7 @@ export interface PublishRequest {
   seq?: number | undefined;
 }
 
-export type PublishOutcome = { ok: true; seq: number } | { ok: false; reason: "invalid_token" | "unavailable" };
+export type PublishOutcome = { ok: true; seq: number } | { ok: true; duplicate: true } | { ok: false; reason: "invalid_token" | "unavailable" };
 
 /** True when the frame's token (if any) is this connection's; native clients may omit it. */
 export function tokenMatches(socket: TypedSocket<"/relay">, token: string | undefined): boolean {
@@ -64,6 +64,7 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
     bufferSize: ctx.config.eventBufferSize,
   };
   if (effects.patch) input.patch = effects.patch;
+  if (socket.data.streamId !== null && Number.isSafeInteger(req.seq)) input.dedupe = { streamId: socket.data.streamId, seq: req.seq as number };
   let result;
   try {
     result = await ctx.state.sessions.publish(input);
@@ -73,6 +74,9 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   }
   // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
   if (!result.ok) return { ok: false, reason: "invalid_token" };
+  // A resend of an event already stored (its ack was lost with the connection): viewers have it, or
+  // will fetch it from the log by seq; publishing it again would show it twice.
+  if ("duplicate" in result) return result;
   ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
   ctx.push.onSessionEvent({ sessionId, userId: conn.userId, sessionName: conn.status.sessionName }, event);
   if (effects.statusChanged) {
@@ -138,6 +142,7 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
   };
   const result = await ctx.state.sessions.publish(input);
   if (!result.ok) return { ok: false, reason: "invalid_token" };
+  if ("duplicate" in result) return result;
   ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
   return { ok: true, seq: result.seq };
 }

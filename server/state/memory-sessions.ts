@@ -18,6 +18,8 @@ interface Entry {
   log: LoggedEvent[];
   /** Epoch ms after which the whole entry is forgotten (the Redis implementation's key TTL). */
   dropAt: number;
+  /** The last de-duplication position stored (PublishInput.dedupe); kept across reconnects. */
+  stream?: { streamId: string; seq: number };
 }
 
 const emptySnapshot = (): Snapshot => ({ stateJson: undefined, hasState: false, heartbeatJson: undefined });
@@ -101,6 +103,10 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.live(input.sessionId);
     if (!entry || !entry.record.live) return { ok: false, reason: "not_live" };
     if (entry.record.generation !== input.generation) return { ok: false, reason: "stale" };
+    if (input.dedupe) {
+      if (entry.stream?.streamId === input.dedupe.streamId && input.dedupe.seq <= entry.stream.seq) return { ok: true, duplicate: true };
+      entry.stream = { ...input.dedupe };
+    }
     const seq = entry.record.seq + 1;
     entry.record.seq = seq;
     entry.log.push({ seq, ts: input.now, eventJson: input.eventJson });

@@ -200,8 +200,9 @@ return {outcome, prev, out}
 /**
  * KEYS: record, snapshot, events, expiry zset.
  * ARGV: id, prefix, generation, ttlMs, bufferSize, kind, ts, hasEvent, eventJson, hasStateJson,
- *       stateJson, expiresAt (tagged), nPatch, patch pairs...
- * Returns {1, seq} or {0, reason}.
+ *       stateJson, expiresAt (tagged), nPatch, streamId ('' = no de-duplication), streamSeq,
+ *       patch pairs...
+ * Returns {1, seq}, {2} for a duplicate (nothing appended) or {0, reason}.
  */
 export const PUBLISH = script(
   "publish",
@@ -209,6 +210,11 @@ export const PUBLISH = script(
 local rec, snap, events, zset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('HGET', rec, 'live') ~= '1' then return {0, 'not_live'} end
 if redis.call('HGET', rec, 'generation') ~= ARGV[3] then return {0, 'stale'} end
+if ARGV[14] ~= '' then
+  local stream = redis.call('HMGET', rec, 'streamId', 'streamSeq')
+  if stream[1] == ARGV[14] and tonumber(ARGV[15]) <= tonumber(stream[2]) then return {2} end
+  redis.call('HSET', rec, 'streamId', ARGV[14], 'streamSeq', ARGV[15])
+end
 local ttl, size, kind = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local seq = redis.call('HINCRBY', rec, 'seq', 1)
 local entry
@@ -237,7 +243,7 @@ elseif kind == 'heartbeat' then
     redis.call('HDEL', snap, 'heartbeat')
   end
 end
-apply_fields(rec, 14, tonumber(ARGV[13]))
+apply_fields(rec, 16, tonumber(ARGV[13]))
 set_tagged(rec, 'expiresAt', ARGV[12])
 index_expiry(rec, zset, ARGV[1])
 keep_set(user_set(ARGV[2], redis.call('HGET', rec, 'userId')), ttl)

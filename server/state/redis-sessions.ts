@@ -269,10 +269,14 @@ export class RedisSessionStore implements SessionStore {
       hasState ? (input.stateJson ?? "") : "",
       nullable(input.expiresAt === null ? null : String(input.expiresAt)),
       String(patch.length / 2),
+      input.dedupe?.streamId ?? "",
+      input.dedupe ? String(input.dedupe.seq) : "0",
       ...patch,
     ]);
     const [ok, value] = replyArray(await pending, "publish");
-    if (replyNumber(ok, "publish") === 1) return { ok: true, seq: replyNumber(value, "publish") };
+    const status = replyNumber(ok, "publish");
+    if (status === 1) return { ok: true, seq: replyNumber(value, "publish") };
+    if (status === 2) return { ok: true, duplicate: true };
     const reason = replyString(value, "publish");
     if (reason !== "stale" && reason !== "not_live") throw new Error(`Unexpected publish refusal ${reason}`);
     return { ok: false, reason };

@@ -103,9 +103,19 @@ export interface PublishInput {
   expiresAt: number | null;
   ttlMs: number;
   bufferSize: number;
+  /**
+   * The sender's own stream position, for clients that resend unacknowledged events after a reconnect:
+   * an event whose `seq` is not above the last one stored for the same `streamId` is a duplicate and is
+   * not appended. A different streamId starts over; a new incarnation of the session forgets it.
+   */
+  dedupe?: { streamId: string; seq: number };
 }
 
-export type PublishResult = { ok: true; seq: number } | { ok: false; reason: "stale" | "not_live" };
+export type PublishResult =
+  | { ok: true; seq: number }
+  /** Already stored (a resend): nothing was appended. */
+  | { ok: true; duplicate: true }
+  | { ok: false; reason: "stale" | "not_live" };
 
 export interface LoggedEvent {
   seq: number;

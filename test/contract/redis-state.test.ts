@@ -299,7 +299,7 @@ describe("redis state: layout and plumbing", () => {
     expect(await state.sessions.publish(publishInput(record.sessionId))).toEqual({ ok: true, seq: 1 });
     await client.scriptFlush();
     const results = await Promise.all(Array.from({ length: 20 }, () => state.sessions.publish(publishInput(record.sessionId))));
-    expect(results.map((r) => (r.ok ? r.seq : -1))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(results.map((r) => (r.ok && "seq" in r ? r.seq : -1))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
     expect(await state.sessions.publish(publishInput(record.sessionId))).toEqual({ ok: true, seq: 22 });
   });
 

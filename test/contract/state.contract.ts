@@ -337,6 +337,43 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         });
       });
 
+      it("drops a resent event of the same stream (seq not above the last stored) without appending", async () => {
+        const { record } = await state.sessions.claim(claimInput());
+        const send = (r: Pick<SessionRecord, "sessionId" | "generation">, streamId: string, seq: number) =>
+          state.sessions.publish(publishInput(r, { eventJson: `{"c":${seq}}`, dedupe: { streamId, seq } }));
+        expect(await send(record, "s1", 1)).toEqual({ ok: true, seq: 1 });
+        expect(await send(record, "s1", 2)).toEqual({ ok: true, seq: 2 });
+        expect(await send(record, "s1", 2)).toEqual({ ok: true, duplicate: true });
+        expect(await send(record, "s1", 1)).toEqual({ ok: true, duplicate: true });
+        // A gap in the client's counter is fine (it only has to increase).
+        expect(await send(record, "s1", 5)).toEqual({ ok: true, seq: 3 });
+        // A re-register (next generation) keeps the stream position: resends after a reconnect are dropped.
+        const again = await state.sessions.claim(claimInput({ sessionId: record.sessionId }));
+        expect(again.outcome).toBe("reconnected");
+        expect(await send(again.record, "s1", 5)).toEqual({ ok: true, duplicate: true });
+        expect(await send(again.record, "s1", 6)).toEqual({ ok: true, seq: 4 });
+        // Another stream (a restarted client) starts over.
+        expect(await send(again.record, "s2", 1)).toEqual({ ok: true, seq: 5 });
+        // Events without dedupe are never dropped.
+        expect(await state.sessions.publish(publishInput(again.record))).toEqual({ ok: true, seq: 6 });
+        const view = await state.sessions.view(record.sessionId, 0);
+        expect(view?.log).toEqual({ complete: true, events: [1, 2, 5, 6, 1].map((c, i) => expect.objectContaining({ seq: i + 1, eventJson: `{"c":${c}}` })).concat([expect.objectContaining({ seq: 6 })]) });
+        expect((await state.sessions.get(record.sessionId))?.seq).toBe(6);
+      });
+
+      it("checks the generation before de-duplicating, and forgets the stream with the incarnation", async () => {
+        const { record } = await state.sessions.claim(claimInput());
+        const dedupe = { streamId: "s1", seq: 3 };
+        expect(await state.sessions.publish(publishInput(record, { dedupe }))).toEqual({ ok: true, seq: 1 });
+        const again = await state.sessions.claim(claimInput({ sessionId: record.sessionId }));
+        expect(await state.sessions.publish(publishInput(record, { dedupe }))).toEqual({ ok: false, reason: "stale" });
+        await state.sessions.end(record.sessionId, again.record.generation, Date.now(), 60_000);
+        expect(await state.sessions.publish(publishInput(again.record, { dedupe }))).toEqual({ ok: false, reason: "not_live" });
+        const reborn = await state.sessions.claim(claimInput({ sessionId: record.sessionId }));
+        expect(reborn.outcome).toBe("created");
+        expect(await state.sessions.publish(publishInput(reborn.record, { dedupe }))).toEqual({ ok: true, seq: 2 });
+      });
+
       it("refuses a stale generation without appending", async () => {
         const first = await state.sessions.claim(claimInput());
         const again = await state.sessions.claim(claimInput({ sessionId: first.record.sessionId }));
