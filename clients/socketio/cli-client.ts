@@ -54,6 +54,19 @@ export interface RelayClientEvents {
 interface Pending {
   seq: number;
   event: unknown;
+  /** Sent on an earlier connection (or before a refusal): the next send is a resend. */
+  sent: boolean;
+}
+
+/** Counters an operator (or a test) can read to see what reconnects cost. */
+export interface RelayClientStats {
+  published: number;
+  /** Sends of an event already sent once (after a reconnect or a refusal). */
+  resent: number;
+  /** Resends the relay had already stored (their ack was lost): acknowledged, not published again. */
+  duplicates: number;
+  /** Dropped from a full buffer, never sent. */
+  dropped: number;
 }
 
 /** A random id for this client's event stream: the relay de-duplicates resent events by it. */
@@ -75,6 +88,7 @@ function newStreamId(): string {
 export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
   readonly socket: RelaySocket;
   readonly streamId = newStreamId();
+  readonly stats: RelayClientStats = { published: 0, resent: 0, duplicates: 0, dropped: 0 };
   private readonly pending: Pending[] = [];
   private nextSeq = 1;
   private registration: Registered | null = null;
@@ -137,10 +151,12 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
    * stored it. Returns the event's client seq.
    */
   publish(event: unknown): number {
-    const entry = { seq: this.nextSeq++, event };
+    const entry = { seq: this.nextSeq++, event, sent: false };
+    this.stats.published++;
     this.pending.push(entry);
     if (this.pending.length > this.maxBuffered) {
       const dropped = this.pending.splice(0, this.pending.length - this.maxBuffered);
+      this.stats.dropped += dropped.length;
       this.emit("overflow", { dropped: dropped.length, upToSeq: dropped[dropped.length - 1]?.seq ?? 0 });
     }
     if (this.registration && this.socket.connected) this.send(entry, this.epoch);
@@ -214,8 +230,13 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
   }
 
   private send(entry: Pending, epoch: number): void {
+    if (entry.sent) this.stats.resent++;
+    entry.sent = true;
     this.socket.emit("event", { event: entry.event, seq: entry.seq }, (reply) => {
-      if (reply.ok) return this.acknowledged(entry.seq);
+      if (reply.ok) {
+        if (reply.duplicate) this.stats.duplicates++;
+        return this.acknowledged(entry.seq);
+      }
       if (epoch !== this.epoch) return;
       this.emit("error", reply.error);
       // Refused (our registration was replaced, or the relay's state is unavailable): register again,

@@ -3,11 +3,14 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 /**
  * A TCP forwarder on 127.0.0.1 standing in for a load balancer: new connections go to the current
  * target; `switchTo` moves later connections to another node, `dropAll` cuts every open one (a network
- * failure as both ends see it).
+ * failure as both ends see it), `holdReplies` stops forwarding what the nodes send back (the node
+ * works, its answers are stuck in the network) on the connections open at that moment.
  */
 export class TestProxy {
   private server: Server | null = null;
   private readonly open = new Set<Socket>();
+  /** Node-side sockets whose data is no longer forwarded to the client. */
+  private readonly held = new WeakSet<Socket>();
   port = 0;
 
   constructor(private target: number) {}
@@ -23,7 +26,10 @@ export class TestProxy {
         this.open.delete(inbound);
         this.open.delete(outbound);
       };
-      inbound.pipe(outbound).pipe(inbound);
+      inbound.pipe(outbound);
+      outbound.on("data", (chunk: Buffer) => {
+        if (!this.held.has(outbound)) inbound.write(chunk);
+      });
       inbound.on("error", close).on("close", close);
       outbound.on("error", close).on("close", close);
     });
@@ -35,6 +41,10 @@ export class TestProxy {
 
   switchTo(port: number): void {
     this.target = port;
+  }
+
+  holdReplies(): void {
+    for (const socket of this.open) this.held.add(socket);
   }
 
   dropAll(): void {
