@@ -1,4 +1,4 @@
-import { errorBody, failure, runnerClientSchemas, RunnerAuthSchema, type RunnerSkill } from "../../protocol/index.js";
+import { errorBody, failure, runnerClientSchemas, RunnerAuthSchema, type Ack, type RunnerSkill } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
 import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import { handshakeIdentity, onRunnerDisconnect, registerRunner } from "../runners/lifecycle.js";
@@ -28,10 +28,19 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
     return link?.runnerId === runnerId || (record !== null && record.userId === socket.data.userId && record.runnerId === runnerId);
   };
 
-  const refuse = (socket: TypedSocket<"/runner">, what: string, id: string): void => {
+  /**
+   * A frame naming an id the runner does not own is dropped. The refusal goes to the frame's ack when it
+   * passed one (typed clients), else as an `error` event (the legacy `error` frame).
+   */
+  const refuse = (socket: TypedSocket<"/runner">, ack: Ack | undefined, what: string, id: string): void => {
     ctx.log.info({ runnerId: socket.data.runnerId, what, id }, "runner frame for an id it does not own: dropped");
-    socket.emit("error", errorBody("not_found", `Unknown ${what}: ${id}`));
+    const body = errorBody("not_found", `Unknown ${what}: ${id}`);
+    if (ack) ack(failure(body.code, body.message));
+    else socket.emit("error", body);
   };
+
+  /** A skill frame from a connection that has not registered reaches no waiter: refused through its ack only (legacy: ignored). */
+  const unregistered = (ack: Ack | undefined): void => ack?.(failure("not_registered", "The runner has not registered"));
 
   const runnerName = async (runnerId: string): Promise<string | null> => (await ctx.state.runners.get(runnerId))?.name ?? null;
 
@@ -47,9 +56,9 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
       if (ack) ack({ ok: true, runnerId: result.runnerId });
       else socket.emit("runner_registered", { runnerId: result.runnerId });
     },
-    session_ready: async (socket, { sessionId }) => {
+    session_ready: async (socket, { sessionId }, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, "session", sessionId);
+      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, ack, "session", sessionId);
       const link = { runnerId, runnerName: await runnerName(runnerId) };
       await ctx.state.runners.addSession(runnerId, sessionId);
       const linked = await ctx.state.sessions.linkRunner(sessionId, link);
@@ -66,33 +75,39 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
       }
       deliverReply(ctx, replyKeys.spawn(sessionId), runnerId, { kind: "spawn", ok: true });
       ctx.viewer.to(rooms.session(sessionId)).emit("session_ready", { runnerId, sessionId });
+      ack?.({ ok: true });
     },
-    session_error: async (socket, { sessionId, message }) => {
+    session_error: async (socket, { sessionId, message }, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, "session", sessionId);
+      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, ack, "session", sessionId);
       const text = message ?? "Runner spawn failed";
       deliverReply(ctx, replyKeys.spawn(sessionId), runnerId, { kind: "spawn", ok: false, message: text });
       ctx.viewer.to(rooms.session(sessionId)).emit("session_error", { runnerId, sessionId, message: text });
+      ack?.({ ok: true });
     },
-    session_killed: async (socket, { sessionId }) => {
+    session_killed: async (socket, { sessionId }, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, "session", sessionId);
+      if (!runnerId || !(await ownsSession(socket, sessionId))) return refuse(socket, ack, "session", sessionId);
       await ctx.state.runners.removeSession(runnerId, sessionId);
       ctx.viewer.to(rooms.session(sessionId)).emit("session_killed", { runnerId, sessionId });
+      ack?.({ ok: true });
     },
     // Answers to commands no REST route sends (legacy 4.2): accepted, nothing waits for them.
-    sessions_list: () => undefined,
-    pong: () => undefined,
-    terminals_list: () => undefined,
-    skills_list: async (socket, { requestId, skills }) => {
+    sessions_list: (_socket, _payload, ack) => ack?.({ ok: true }),
+    pong: (_socket, _payload, ack) => ack?.({ ok: true }),
+    terminals_list: (_socket, _payload, ack) => ack?.({ ok: true }),
+    skills_list: async (socket, { requestId, skills }, ack) => {
+      const runnerId = socket.data.runnerId;
+      if (!runnerId) return unregistered(ack);
       await updateSkills(socket, skills);
-      const runnerId = socket.data.runnerId;
-      if (runnerId && requestId) deliverReply(ctx, replyKeys.skill(requestId), runnerId, { kind: "skills", ok: true, skills });
+      if (requestId) deliverReply(ctx, replyKeys.skill(requestId), runnerId, { kind: "skills", ok: true, skills });
+      ack?.({ ok: true });
     },
-    skill_result: async (socket, payload) => {
-      if (payload.skills) await updateSkills(socket, payload.skills);
+    skill_result: async (socket, payload, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId || !payload.requestId) return;
+      if (!runnerId) return unregistered(ack);
+      if (payload.skills) await updateSkills(socket, payload.skills);
+      if (!payload.requestId) return ack?.({ ok: true });
       const reply = { kind: "skills" as const, ok: payload.ok === true };
       deliverReply(ctx, replyKeys.skill(payload.requestId), runnerId, {
         ...reply,
@@ -101,17 +116,29 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
         ...(payload.name !== undefined ? { name: payload.name } : {}),
         ...(payload.content !== undefined ? { content: payload.content } : {}),
       });
+      ack?.({ ok: true });
     },
-    runner_session_event: async (socket, { sessionId, event }) => {
+    runner_session_event: async (socket, { sessionId, event }, ack) => {
       const record = await ctx.state.sessions.get(sessionId);
-      if (!record?.live || record.userId !== socket.data.userId || record.runnerId !== socket.data.runnerId) return refuse(socket, "session", sessionId);
+      if (!record?.live || record.userId !== socket.data.userId || record.runnerId !== socket.data.runnerId) return refuse(socket, ack, "session", sessionId);
       await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event);
+      ack?.({ ok: true });
     },
-    terminal_ready: async (socket, payload) => void ((await forwardTerminalFrame(ctx, socket, "terminal_ready", payload)) || refuse(socket, "terminal", payload.terminalId)),
-    terminal_data: async (socket, payload) => void ((await forwardTerminalFrame(ctx, socket, "terminal_data", payload)) || refuse(socket, "terminal", payload.terminalId)),
-    terminal_exit: async (socket, payload) => void ((await forwardTerminalFrame(ctx, socket, "terminal_exit", payload)) || refuse(socket, "terminal", payload.terminalId)),
-    terminal_error: async (socket, payload) => void ((await forwardTerminalFrame(ctx, socket, "terminal_error", payload)) || refuse(socket, "terminal", payload.terminalId)),
+    terminal_ready: (socket, payload, ack) => terminalFrame(socket, "terminal_ready", payload, ack),
+    terminal_data: (socket, payload, ack) => terminalFrame(socket, "terminal_data", payload, ack),
+    terminal_exit: (socket, payload, ack) => terminalFrame(socket, "terminal_exit", payload, ack),
+    terminal_error: (socket, payload, ack) => terminalFrame(socket, "terminal_error", payload, ack),
   };
+
+  async function terminalFrame(
+    socket: TypedSocket<"/runner">,
+    name: Parameters<typeof forwardTerminalFrame>[2],
+    payload: Parameters<typeof forwardTerminalFrame>[3],
+    ack: Ack | undefined,
+  ): Promise<void> {
+    if (await forwardTerminalFrame(ctx, socket, name, payload)) ack?.({ ok: true });
+    else refuse(socket, ack, "terminal", payload.terminalId);
+  }
 
   const updateSkills = async (socket: TypedSocket<"/runner">, skills: RunnerSkill[]): Promise<void> => {
     if (!socket.data.runnerId) return;
