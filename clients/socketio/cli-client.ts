@@ -112,6 +112,8 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
     this.socket = io(`${options.url.replace(/\/+$/, "")}/relay`, {
       ...options.ioOptions,
       transports: ["websocket"],
+      // Its own connection: a shared Manager would impose this client's options on others (and theirs on it).
+      forceNew: true,
       autoConnect: false,
       auth: { apiKey: options.apiKey, protocolVersion: PROTOCOL_VERSION, clientVersion: options.clientVersion ?? "pizzapi-relay-client" },
     });

@@ -31,4 +31,6 @@ export interface HubSocketData {
   userName: string;
   protocolVersion: string;
   clientVersion: string | null;
+  /** The session list was sent; a connection recovered without it (a failed list) asks again. */
+  listed: boolean;
 }

@@ -90,4 +90,9 @@ export interface ViewerSocketData {
   clientVersion: string | null;
   sessionId: string;
   lastSeq: number | null;
+  /**
+   * The join sequence completed. Kept in the recovery session: a connection recovered after a failed
+   * join (the relay closed it so the client would retry) must join again, not just resume.
+   */
+  joined: boolean;
 }

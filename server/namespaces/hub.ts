@@ -1,6 +1,7 @@
-import { hubClientSchemas, HubAuthSchema } from "../../protocol/index.js";
+import { hubClientSchemas, HubAuthSchema, LEGACY_TRANSPORT_NAME } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
-import { rooms } from "../io/typed.js";
+import { closeForRetry } from "../io/retry.js";
+import { direct, rooms } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import { toSessionInfo } from "../sessions/hub-feed.js";
 import { viewerPresence } from "../sessions/presence.js";
@@ -11,7 +12,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
   const nsp = ctx.hub;
   nsp.use(
     handshake(ctx, "/hub", HubAuthSchema, "browser", (socket, { identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion };
+      socket.data = { ...identity, protocolVersion, clientVersion, listed: false };
     }),
   );
   const handlers: HandlerTable<"/hub"> = {};
@@ -21,16 +22,20 @@ export function mountHubNamespace(ctx: RelayContext): void {
     // Join first, then list: a session added meanwhile arrives as `session_added` (clients de-duplicate
     // by sessionId, as the legacy UI does).
     socket.join(rooms.hubUser(socket.data.userId));
-    if (socket.recovered) return;
+    if (socket.recovered && socket.data.listed) return;
     const send = async (): Promise<void> => {
       const records = await ctx.state.sessions.listByUser(socket.data.userId);
       const presence = await viewerPresence(ctx, records.map((r) => r.sessionId));
       const count = (id: string): number => (presence.known ? (presence.counts.get(rooms.session(id)) ?? 0) : 0);
       socket.emit("sessions", { sessions: records.map((r) => toSessionInfo(r, count(r.sessionId))) });
+      socket.data.listed = true;
     };
     send().catch((err: unknown) => {
       ctx.log.error({ err }, "hub list failed: shared state unavailable");
-      socket.emit("error", { code: "unavailable", message: "Could not load sessions" });
+      direct(socket).emit("error", { code: "unavailable", message: "Could not load sessions" });
+      // Without its list the hub is useless: a Socket.IO client reconnects (with backoff) and asks again;
+      // a legacy hub keeps its connection, as with the legacy relay.
+      if (socket.conn.transport.name !== LEGACY_TRANSPORT_NAME) closeForRetry(socket);
     });
   });
 }

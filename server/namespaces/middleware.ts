@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { checkProtocolVersion, HandshakeError, LEGACY_PROTOCOL_VERSION, LEGACY_TRANSPORT_NAME, validate, type NamespaceName } from "../../protocol/index.js";
 import { safeEqual } from "../auth/secrets.js";
 import { authenticateApiKey, authenticateBrowser } from "../auth/authenticate.js";
+import { closeForRetry, TRANSIENT_CODES } from "../io/retry.js";
 import type { TypedSocket } from "../io/typed.js";
 import type { Identity } from "../state/types.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -68,7 +69,10 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
         const refusal = err instanceof HandshakeError ? err : new HandshakeError("internal");
         if (!(err instanceof HandshakeError)) ctx.log.error({ err, namespace }, "handshake failed");
         else ctx.log.info({ namespace, code: refusal.data.code, transport: socket.conn.transport.name }, "handshake refused");
-        next(refusal);
+        // A refusal is final for socket.io-client; a failure of ours is not the client's fault: close
+        // the connection instead, so the client retries with its backoff (legacy ones get the refusal).
+        if (TRANSIENT_CODES.has(refusal.data.code) && socket.conn.transport.name !== LEGACY_TRANSPORT_NAME) closeForRetry(socket);
+        else next(refusal);
       },
     );
   };

@@ -1,5 +1,6 @@
 import { terminalClientSchemas, TerminalAuthSchema } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
+import { closeForRetry } from "../io/retry.js";
 import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import { emitFrame, EXIT_GC_WITH_VIEWER_MS } from "../runners/terminal-frames.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -64,7 +65,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
     attach(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "terminal attach failed");
       direct(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
-      socket.disconnect(true);
+      closeForRetry(socket);
     });
   });
 }

@@ -1,4 +1,5 @@
 import type { SessionEventFrame } from "../../protocol/index.js";
+import { closeForRetry } from "../io/retry.js";
 import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionView, Snapshot } from "../state/types.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "../sessions/context.js";
@@ -23,7 +24,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
     direct(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
-    socket.disconnect(true);
+    closeForRetry(socket);
     return;
   }
   if (!view || view.record.userId !== userId) return refuseUnknown(socket, sessionId);
@@ -46,6 +47,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     sendSnapshot(socket, snapshot, record.seq);
   }
   socket.emit("synced", { sessionId, lastSeq: record.seq });
+  socket.data.joined = true;
   const now = ctx.clock();
   ctx.state.sessions
     .touch(sessionId, expiryFrom(ctx.config, record.isEphemeral, now), sessionTtl(ctx.config, record.isEphemeral))

@@ -12,7 +12,7 @@ export function mountViewerNamespace(ctx: RelayContext): void {
   const nsp = ctx.viewer;
   nsp.use(
     handshake(ctx, "/viewer", ViewerAuthSchema, "browser", (socket, { auth, identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: auth.sessionId, lastSeq: auth.lastSeq ?? null };
+      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: auth.sessionId, lastSeq: auth.lastSeq ?? null, joined: false };
     }),
   );
 
@@ -60,7 +60,7 @@ export function mountViewerNamespace(ctx: RelayContext): void {
 
   nsp.on("connection", (socket) => {
     bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
-    if (socket.recovered) {
+    if (socket.recovered && socket.data.joined) {
       ctx.log.debug({ socket: socket.id, sessionId: socket.data.sessionId }, "viewer recovered");
       return;
     }
