@@ -1,4 +1,4 @@
-import { viewerClientSchemas, ViewerAuthSchema } from "../../protocol/index.js";
+import { failure, viewerClientSchemas, ViewerAuthSchema, type Ack } from "../../protocol/index.js";
 import { bindHandlers, RequestError, type HandlerTable } from "../io/handlers.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -24,6 +24,11 @@ export function mountViewerNamespace(ctx: RelayContext): void {
     return record;
   };
   const toCli = (socket: TypedSocket<"/viewer">) => ctx.relay.to(rooms.cli(socket.data.sessionId));
+  /**
+   * A command for a session that is no longer live is dropped (legacy: silently); a client that asked
+   * for an ack learns it at once instead of waiting for an answer that cannot come.
+   */
+  const notLive = (ack: Ack | undefined): void => ack?.(failure("not_found", "The session is not live"));
 
   const handlers: HandlerTable<"/viewer"> = {
     resync: async (socket, _payload, ack) => {
@@ -36,24 +41,25 @@ export function mountViewerNamespace(ctx: RelayContext): void {
       ack?.({ ok: true });
     },
     input: async (socket, payload, ack) => {
-      if (await liveSession(socket, true)) {
-        const client = typeof payload.client === "string" ? payload.client : undefined;
-        const deliverAs = normalizeDeliverAs(payload.deliverAs);
-        toCli(socket).emit("input", {
-          text: payload.text,
-          attachments: normalizeAttachments(payload.attachments),
-          ...(client !== undefined ? { client } : {}),
-          ...(deliverAs !== undefined ? { deliverAs } : {}),
-        });
-      }
+      if (!(await liveSession(socket, true))) return notLive(ack);
+      const client = typeof payload.client === "string" ? payload.client : undefined;
+      const deliverAs = normalizeDeliverAs(payload.deliverAs);
+      toCli(socket).emit("input", {
+        text: payload.text,
+        attachments: normalizeAttachments(payload.attachments),
+        ...(client !== undefined ? { client } : {}),
+        ...(deliverAs !== undefined ? { deliverAs } : {}),
+      });
       ack?.({ ok: true });
     },
     model_set: async (socket, payload, ack) => {
-      if (await liveSession(socket, true)) toCli(socket).emit("model_set", { provider: payload.provider, modelId: payload.modelId });
+      if (!(await liveSession(socket, true))) return notLive(ack);
+      toCli(socket).emit("model_set", { provider: payload.provider, modelId: payload.modelId });
       ack?.({ ok: true });
     },
     exec: async (socket, payload, ack) => {
-      if (await liveSession(socket, true)) toCli(socket).emit("exec", payload);
+      if (!(await liveSession(socket, true))) return notLive(ack);
+      toCli(socket).emit("exec", payload);
       ack?.({ ok: true });
     },
   };

@@ -175,6 +175,19 @@ describe("viewer flows", () => {
     expect(toB).toEqual(result);
   });
 
+  it("answers a viewer's command for a session that is no longer live not_found, and forwards nothing", async () => {
+    const { rec, sessionId } = await cliOf(h, { collabMode: true });
+    const a = await viewerOf(h, sessionId);
+    const record = await h.node.relay.ctx.state.sessions.get(sessionId);
+    // Ended in shared state only (as by another node that has not broadcast yet): the viewer is still here.
+    await h.node.relay.ctx.state.sessions.end(sessionId, record?.generation ?? 0, Date.now(), 60_000);
+    const notLive = { ok: false, error: { code: "not_found", message: "The session is not live" } };
+    expect(await a.viewer.emitWithAck("exec", { id: "e2", command: "abort" })).toEqual(notLive);
+    expect(await a.viewer.emitWithAck("input", { text: "hi" })).toEqual(notLive);
+    expect(await a.viewer.emitWithAck("model_set", { provider: "p", modelId: "m" })).toEqual(notLive);
+    expect(rec.named("exec").length + rec.named("input").length + rec.named("model_set").length).toBe(0);
+  });
+
   it("refuses exec_result from a CLI that has not registered", async () => {
     const cli = h.track(connectCli(h.node.url, h.key));
     await connected(cli);
