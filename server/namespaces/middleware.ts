@@ -71,8 +71,10 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
         else ctx.log.info({ namespace, code: refusal.data.code, transport: socket.conn.transport.name }, "handshake refused");
         // A refusal is final for socket.io-client; a failure of ours is not the client's fault: close
         // the connection instead, so the client retries with its backoff (legacy ones get the refusal).
+        // next() is still called: socket.io only releases the pending socket (Namespace._preConnectSockets)
+        // there, and once the connection is no longer open it drops the refusal instead of sending it.
         if (TRANSIENT_CODES.has(refusal.data.code) && socket.conn.transport.name !== LEGACY_TRANSPORT_NAME) closeForRetry(socket);
-        else next(refusal);
+        next(refusal);
       },
     );
   };

@@ -80,6 +80,10 @@ describe("transient relay failures: Socket.IO clients retry on their own", () =>
     expect(failing.get("verify")).toBe(0);
     expect(statuses.filter((s) => s.state === "reconnecting").length).toBeGreaterThanOrEqual(1);
     expect(statuses.some((s) => s.state === "failed")).toBe(false);
+    // The refused attempts left no socket behind: socket.io keeps a socket whose middleware never
+    // called next() in the namespace's pre-connect map for good (a private field, read only here).
+    const pending = (relay.ctx.relay as unknown as { _preConnectSockets: Map<string, unknown> })._preConnectSockets;
+    expect(pending.size).toBe(0);
   });
 
   it("a viewer join that cannot read the session: the viewer retries and gets the join sequence", async () => {
