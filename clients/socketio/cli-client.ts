@@ -226,8 +226,11 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
       this.registration = registered;
       // Later reconnects claim the same session (same user: same seq, viewers kept).
       this.session.sessionId = registered.sessionId;
-      this.emit("registered", registered);
+      // The buffer goes out before listeners hear of the registration: an event one of them publishes
+      // (e.g. its current state) must follow the older ones, or the relay, which stores a stream's seqs
+      // only in increasing order, would take the older ones for duplicates and drop them.
       for (const entry of [...this.pending]) this.send(entry, epoch);
+      this.emit("registered", registered);
     });
   }
 

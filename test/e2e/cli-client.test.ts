@@ -70,6 +70,32 @@ describe("RelayClient (Socket.IO CLI client)", () => {
     expect(replay?.complete && replay.events.map((e) => JSON.parse(e.eventJson ?? "{}").n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it("stores events a `registered` listener publishes after the ones still buffered, on every registration", async () => {
+    const proxy = new TestProxy(node.port);
+    const url = await proxy.start();
+    cleanup.push(() => proxy.stop());
+    const c = client(url);
+    let registrations = 0;
+    // What a CLI does on (re)registration: publish its current state. It must not overtake the buffer.
+    c.on("registered", () => c.publish({ type: "session_active", n: 100 + ++registrations }));
+    for (let n = 1; n <= 3; n++) c.publish({ type: "message_update", n });
+    const sessionIdP = registered(c);
+    c.start();
+    const sessionId = await sessionIdP;
+    await c.flushed();
+    proxy.switchTo(await freePort());
+    proxy.dropAll();
+    for (let n = 4; n <= 6; n++) c.publish({ type: "message_update", n });
+    await new Promise<void>((resolve) => c.once("status", (s) => s.state === "reconnecting" && resolve()));
+    const again = registered(c);
+    proxy.switchTo(node.port);
+    await again;
+    await c.flushed();
+    const log = (await node.relay.ctx.state.sessions.view(sessionId, 0))?.log;
+    expect(log?.complete && log.events.map((e) => JSON.parse(e.eventJson ?? "{}").n)).toEqual([1, 2, 3, 101, 4, 5, 6, 102]);
+    expect(c.stats).toMatchObject({ published: 8, duplicates: 0, dropped: 0 });
+  });
+
   it("delivers viewer commands to the CLI and its exec result back", async () => {
     const c = client(node.url);
     const sessionIdP = registered(c);
