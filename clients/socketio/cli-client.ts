@@ -98,6 +98,10 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Woken by every change `end()` waits on: an ack, a registration, a lost or failed connection, `close()`. */
+  private readonly changeWaiters: Array<() => void> = [];
+  /** socket.io-client ran out of reconnection attempts (until the next connection). */
+  private gaveUp = false;
   private readonly maxBuffered: number;
   private readonly retryDelayMs: number;
   private readonly requestTimeoutMs: number;
@@ -117,10 +121,19 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
       autoConnect: false,
       auth: { apiKey: options.apiKey, protocolVersion: PROTOCOL_VERSION, clientVersion: options.clientVersion ?? "pizzapi-relay-client" },
     });
-    this.socket.on("connect", () => this.register());
+    this.socket.on("connect", () => {
+      this.gaveUp = false;
+      this.register();
+    });
     this.socket.on("disconnect", () => {
       this.registration = null;
       clearTimeout(this.retryTimer);
+      this.changed();
+    });
+    this.socket.on("connect_error", () => this.changed());
+    this.socket.io.on("reconnect_failed", () => {
+      this.gaveUp = true;
+      this.changed();
     });
     this.socket.on("input", (payload) => this.emit("input", payload));
     this.socket.on("model_set", (payload) => this.emit("model_set", payload));
@@ -194,11 +207,24 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Ends the session for its viewers (after the buffered events are stored) and closes the connection. */
-  async end(): Promise<void> {
-    await this.flushed();
-    if (this.socket.connected) await this.request((socket) => socket.emitWithAck("session_end", {}));
+  /**
+   * Ends the session for its viewers once every buffered event is stored, then closes the connection,
+   * and resolves with the relay's answer. While disconnected (or not yet registered: the relay refuses
+   * `session_end` from a connection that has not registered) it waits for the next registration. When no
+   * connection can come (never started, closed, refused, or out of reconnection attempts) it closes at
+   * once and resolves with `unavailable`: the relay then ends the session after its reconnect grace.
+   */
+  async end(): Promise<Reply> {
+    while (this.pending.length > 0 || !this.registration || !this.socket.connected) {
+      if (!this.socket.active || this.gaveUp) {
+        this.close();
+        return { ok: false, error: { code: "unavailable", message: "Not connected to the relay: the session was not ended" } };
+      }
+      await new Promise<void>((resolve) => this.changeWaiters.push(resolve));
+    }
+    const reply = await this.request((socket) => socket.emitWithAck("session_end", {}));
     this.close();
+    return reply;
   }
 
   /** Closes the connection without ending the session (it ends after the relay's reconnect grace). */
@@ -207,6 +233,7 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
     clearTimeout(this.retryTimer);
     this.stopWatching();
     this.socket.disconnect();
+    this.changed();
   }
 
   private register(): void {
@@ -231,6 +258,7 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
       // only in increasing order, would take the older ones for duplicates and drop them.
       for (const entry of [...this.pending]) this.send(entry, epoch);
       this.emit("registered", registered);
+      this.changed();
     });
   }
 
@@ -258,6 +286,11 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
     const index = this.pending.findIndex((p) => p.seq === seq);
     if (index >= 0) this.pending.splice(index, 1);
     if (this.pending.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const resolve of this.changeWaiters.splice(0)) resolve();
   }
 
   /** An acknowledged request that settles even if the connection drops before the reply. */

@@ -184,6 +184,36 @@ describe("RelayClient (Socket.IO CLI client)", () => {
     expect((await node.relay.ctx.state.sessions.get(sessionId))?.live).toBe(false);
   });
 
+  it("ends the session when end() is called while disconnected: it waits for the next registration", async () => {
+    const proxy = new TestProxy(node.port);
+    const url = await proxy.start();
+    cleanup.push(() => proxy.stop());
+    const c = client(url);
+    const sessionIdP = registered(c);
+    c.start();
+    const sessionId = await sessionIdP;
+    const viewer = watch(sessionId);
+    await viewer.next("synced");
+    proxy.switchTo(await freePort());
+    proxy.dropAll();
+    await new Promise<void>((resolve) => c.once("status", (s) => s.state === "reconnecting" && resolve()));
+    let ended = false;
+    const reply = c.end().then((r) => ((ended = true), r));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ended).toBe(false);
+    proxy.switchTo(node.port);
+    expect(await reply).toEqual({ ok: true });
+    await viewer.next("disconnected");
+    // Ended now, not after the relay's 5 s reconnect grace.
+    expect((await node.relay.ctx.state.sessions.get(sessionId))?.live).toBe(false);
+    expect(c.socket.active).toBe(false);
+  });
+
+  it("end() without a connection that can come back closes at once with unavailable", async () => {
+    const c = client(node.url);
+    expect(await c.end()).toMatchObject({ ok: false, error: { code: "unavailable" } });
+  });
+
   it("reports a refused handshake as failed with the relay's code", async () => {
     const c = new RelayClient({ url: node.url, apiKey: "wrong", ioOptions: fastReconnect });
     cleanup.push(() => c.close());
