@@ -1,10 +1,9 @@
-import { Emitter } from "@socket.io/component-emitter";
 import { io, type Socket } from "socket.io-client";
 import type { ErrorBody } from "../../protocol/errors.js";
 import type { HubClientToServer, HubServerToClient } from "../../protocol/namespaces/hub.js";
 import type { SessionAdded, SessionInfo, SessionStatus } from "../../protocol/shared.js";
 import type { ConnectionStatus } from "../socketio/status.js";
-import { namespaceUrl, socketOptions, StatusFeed, type BaseClientOptions } from "./shared.js";
+import { BrowserClient, namespaceUrl, socketOptions, StatusFeed, type BaseClientOptions } from "./shared.js";
 
 export type HubSocket = Socket<HubServerToClient, HubClientToServer>;
 
@@ -27,11 +26,10 @@ export interface HubClientEvents {
  * `/hub`: the user's live sessions. `sessions` is kept current: replaced by each full list, then
  * updated by `session_added` (de-duplicated by id), `session_removed` and `session_status`.
  */
-export class HubClient extends Emitter<Record<never, never>, Record<never, never>, HubClientEvents> {
+export class HubClient extends BrowserClient<HubSocket, HubClientEvents> {
   readonly socket: HubSocket;
+  protected readonly feed: StatusFeed;
   private readonly map = new Map<string, HubSession>();
-  private readonly feed: StatusFeed;
-  private closed = false;
 
   constructor(options: HubClientOptions) {
     super();
@@ -65,23 +63,5 @@ export class HubClient extends Emitter<Record<never, never>, Record<never, never
   /** The current sessions by id. */
   get sessions(): ReadonlyMap<string, HubSession> {
     return this.map;
-  }
-
-  get status(): ConnectionStatus {
-    return this.feed.status;
-  }
-
-  /** Only needed with `ioOptions.autoConnect: false`. */
-  connect(): this {
-    if (!this.closed) this.socket.connect();
-    return this;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.disconnect();
-    this.feed.finish({ state: "closed", reason: "io client disconnect" });
-    this.feed.dispose();
   }
 }

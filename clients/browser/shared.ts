@@ -1,10 +1,12 @@
+import { Emitter } from "@socket.io/component-emitter";
 import type { ManagerOptions, Socket, SocketOptions } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../protocol/constants.js";
 import type { ErrorCode } from "../../protocol/errors.js";
 import { watchStatus, type ConnectionStatus } from "../socketio/status.js";
 
 /**
- * What the three browser clients share: handshake options, the status feed, request errors.
+ * What the three browser clients share: handshake options, the status feed, request errors, and their
+ * common base (status, connect, close).
  *
  * Browser-safe: no Node built-ins, and `protocol/` only as types (plus the dependency-free constants),
  * so zod and semver stay out of the bundle.
@@ -157,4 +159,44 @@ export class StatusFeed {
     this.current = status;
     this.emit(status);
   }
+}
+
+/** The event every browser client emits. */
+export interface StatusEvents {
+  status: (status: ConnectionStatus) => void;
+}
+
+/**
+ * The base of the three clients: the status, `connect()` and `close()`. The subclass creates `socket`
+ * and `feed` in its constructor, after the state its handshake `auth` function reads: on an already open
+ * shared Manager, socket.io-client calls it as soon as the socket is created.
+ */
+export abstract class BrowserClient<S extends Socket, Events extends StatusEvents> extends Emitter<Record<never, never>, Record<never, never>, Events> {
+  /** The underlying socket.io-client socket (its Manager is `socket.io`). */
+  abstract readonly socket: S;
+  protected abstract readonly feed: StatusFeed;
+  protected closed = false;
+
+  get status(): ConnectionStatus {
+    return this.feed.status;
+  }
+
+  /** Only needed with `ioOptions.autoConnect: false`. */
+  connect(): this {
+    if (!this.closed) this.socket.connect();
+    return this;
+  }
+
+  /** Closes for good: no reconnection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing();
+    this.socket.disconnect();
+    this.feed.finish({ state: "closed", reason: "io client disconnect" });
+    this.feed.dispose();
+  }
+
+  /** Runs once, when `close()` starts, before the disconnection. */
+  protected closing(): void {}
 }

@@ -1,8 +1,7 @@
-import { Emitter } from "@socket.io/component-emitter";
 import { io, type Socket } from "socket.io-client";
 import type { TerminalClientToServer, TerminalServerToClient } from "../../protocol/namespaces/terminal.js";
 import type { ConnectionStatus } from "../socketio/status.js";
-import { namespaceUrl, socketOptions, StatusFeed, type BaseClientOptions, type ClientErrorInfo } from "./shared.js";
+import { BrowserClient, namespaceUrl, socketOptions, StatusFeed, type BaseClientOptions, type ClientErrorInfo } from "./shared.js";
 
 export type TerminalSocket = Socket<TerminalServerToClient, TerminalClientToServer>;
 
@@ -28,11 +27,10 @@ export interface TerminalClientEvents {
  * `/terminal`: a browser's view of a runner PTY. Attaching replaces any other browser on the same
  * terminal; every reconnection re-attaches (and gets the output buffered meanwhile).
  */
-export class TerminalClient extends Emitter<Record<never, never>, Record<never, never>, TerminalClientEvents> {
+export class TerminalClient extends BrowserClient<TerminalSocket, TerminalClientEvents> {
   readonly terminalId: string;
   readonly socket: TerminalSocket;
-  private readonly feed: StatusFeed;
-  private closed = false;
+  protected readonly feed: StatusFeed;
 
   constructor(options: TerminalClientOptions) {
     super();
@@ -48,16 +46,6 @@ export class TerminalClient extends Emitter<Record<never, never>, Record<never, 
     socket.on("error", ({ code, message }) => this.fail({ code, message }));
   }
 
-  get status(): ConnectionStatus {
-    return this.feed.status;
-  }
-
-  /** Only needed with `ioOptions.autoConnect: false`. */
-  connect(): this {
-    if (!this.closed) this.socket.connect();
-    return this;
-  }
-
   /** The terminal's size; the first resize of an unspawned terminal spawns its PTY. */
   resize(cols: number, rows: number): void {
     this.socket.emit("terminal_resize", { cols, rows });
@@ -70,14 +58,6 @@ export class TerminalClient extends Emitter<Record<never, never>, Record<never, 
 
   kill(): void {
     this.socket.emit("kill_terminal", {});
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.disconnect();
-    this.feed.finish({ state: "closed", reason: "io client disconnect" });
-    this.feed.dispose();
   }
 
   private fail(error: ClientErrorInfo): void {

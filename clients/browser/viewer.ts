@@ -1,10 +1,9 @@
-import { Emitter } from "@socket.io/component-emitter";
 import { io, type Socket } from "socket.io-client";
 import type { ErrorBody } from "../../protocol/errors.js";
 import type { RunnerSessionFrame, ViewerClientToServer, ViewerConnected, ViewerServerToClient } from "../../protocol/namespaces/viewer.js";
 import type { Attachment, DisconnectReason, SessionEventFrame } from "../../protocol/shared.js";
 import type { ConnectionStatus } from "../socketio/status.js";
-import { namespaceUrl, RelayError, settle, socketOptions, StatusFeed, type BaseClientOptions } from "./shared.js";
+import { BrowserClient, namespaceUrl, RelayError, settle, socketOptions, StatusFeed, type BaseClientOptions } from "./shared.js";
 
 export type ViewerSocket = Socket<ViewerServerToClient, ViewerClientToServer>;
 export type ExecResult = Parameters<ViewerServerToClient["exec_result"]>[0];
@@ -76,9 +75,10 @@ interface PendingExec {
  * - a live event beyond `lastSeq + 1` means one was stored but never delivered (e.g. a relay node died
  *   between the two): the viewer re-joins from `lastSeq`, discarding out-of-order events meanwhile.
  */
-export class ViewerClient extends Emitter<Record<never, never>, Record<never, never>, ViewerClientEvents> {
+export class ViewerClient extends BrowserClient<ViewerSocket, ViewerClientEvents> {
   readonly sessionId: string;
   readonly socket: ViewerSocket;
+  protected readonly feed: StatusFeed;
   /** Re-joins made to fill a gap (diagnostics). */
   rejoins = 0;
   private position: number;
@@ -86,11 +86,9 @@ export class ViewerClient extends Emitter<Record<never, never>, Record<never, ne
   private freshSnapshot = false;
   private phase: Phase = "handshake";
   private readonly held = new Map<number, Held>();
-  private readonly feed: StatusFeed;
   private readonly execs = new Map<string, PendingExec>();
   private readonly execTimeoutMs: number;
   private execCount = 0;
-  private closed = false;
   private rejoinFrom = -1;
   private stalls = 0;
 
@@ -147,16 +145,6 @@ export class ViewerClient extends Emitter<Record<never, never>, Record<never, ne
     return this.known ? this.position : undefined;
   }
 
-  get status(): ConnectionStatus {
-    return this.feed.status;
-  }
-
-  /** Only needed with `ioOptions.autoConnect: false`. */
-  connect(): this {
-    if (!this.closed) this.socket.connect();
-    return this;
-  }
-
   /** Sends user input to the CLI (collab mode). Rejects with a RelayError if the relay refuses it. */
   sendInput(text: string, attachments?: Attachment[]): Promise<void> {
     return settle(this.socket.emitWithAck("input", { text, ...(attachments ? { attachments } : {}) }));
@@ -193,18 +181,13 @@ export class ViewerClient extends Emitter<Record<never, never>, Record<never, ne
     return settle(this.socket.emitWithAck("resync", {}));
   }
 
-  /** Closes for good: no reconnection, pending `exec`s reject. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** `close()`: pending `exec`s reject. */
+  protected override closing(): void {
     for (const pending of this.execs.values()) {
       clearTimeout(pending.timer);
       pending.reject(new RelayError("closed", "The viewer is closed"));
     }
     this.execs.clear();
-    this.socket.disconnect();
-    this.feed.finish({ state: "closed", reason: "io client disconnect" });
-    this.feed.dispose();
   }
 
   private onConnected(info: ViewerConnected): void {
