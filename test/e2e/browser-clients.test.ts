@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HubClient, TerminalClient, ViewerClient, type ConnectionStatus, type ViewerClientOptions, type ViewerEvent } from "../../clients/browser/index.js";
 import type { ViewerConnected } from "../../protocol/index.js";
 import { connectCli, connectRunner, connected, Recorder, type CliSocket } from "../helpers/clients.js";
 import { TestProxy } from "../helpers/proxy.js";
+import { freePort } from "../helpers/redis.js";
 import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
+import { sleep, waitFor } from "../helpers/wait.js";
 
 /**
  * The browser clients (clients/browser/) against real in-process relays, run in Node: socket.io-client
@@ -16,25 +17,6 @@ import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
  */
 
 const FAST_RECONNECT = { reconnectionDelay: 50, reconnectionDelayMax: 200 };
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** A port nothing listens on: connections to it are refused. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Relay {
   node: TestRelay;
@@ -174,7 +156,7 @@ describe("ViewerClient", () => {
     await waitFor(() => log.live().length === 5, "5 events");
 
     // The network fails, and stays down for a few attempts (new connections are refused meanwhile).
-    proxy.switchTo(await deadPort());
+    proxy.switchTo(await freePort()); // nothing listens there: connections are refused
     proxy.dropAll();
     for (let i = 0; i < 5; i++) await publish(cli, token, { type: "during", i });
     await waitFor(() => log.statuses.some((s) => s.state === "reconnecting" && s.attempt >= 2), "a second reconnection attempt");

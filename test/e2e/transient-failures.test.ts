@@ -12,6 +12,7 @@ import { createRelayServer, type RelayServer } from "../../server/relay-server.j
 import { createMemoryState } from "../../server/state/memory.js";
 import type { SharedState } from "../../server/state/types.js";
 import { login } from "../helpers/relay.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * A failure of the relay's own (shared state or auth backend unavailable) must not strand a Socket.IO
@@ -63,10 +64,7 @@ describe("transient relay failures: Socket.IO clients retry on their own", () =>
   });
 
   const track = <T extends { close(): void }>(c: T): T => (cleanup.push(() => c.close()), c);
-  const until = async (what: string, check: () => boolean): Promise<void> => {
-    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-    if (!check()) throw new Error(`timed out waiting for ${what}`);
-  };
+  const until = (what: string, check: () => boolean): Promise<void> => waitFor(check, what, 4_000);
 
   it("an unavailable auth backend at handshake: the CLI client reconnects by itself and registers", async () => {
     outage(state.keys, "verify", 2);

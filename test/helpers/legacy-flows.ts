@@ -61,4 +61,4 @@ export function legacyEventSeqs(client: LegacyClient): number[] {
   return client.typed("event").map((f) => (typeof f.seq === "number" ? f.seq : -1));
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from "./wait.js";
