@@ -45,7 +45,10 @@ export interface RelayClientEvents {
   /** A viewer joined and asks for fresh state: publish a `session_active`. */
   viewer_connected: () => void;
   session_expired: (payload: { sessionId: string }) => void;
-  /** The buffer was full: `dropped` events (the oldest, up to client seq `upToSeq`) will never be sent. */
+  /**
+   * The buffer was full: `dropped` events (the oldest, up to client seq `upToSeq`) are given up and never
+   * (re)sent; one sent before the connection failed may still have been stored.
+   */
   overflow: (info: { dropped: number; upToSeq: number }) => void;
   /** A relay refusal (ack or `error` event). */
   error: (error: ErrorBody) => void;
@@ -65,7 +68,7 @@ export interface RelayClientStats {
   resent: number;
   /** Resends the relay had already stored (their ack was lost): acknowledged, not published again. */
   duplicates: number;
-  /** Dropped from a full buffer, never sent. */
+  /** Dropped from a full buffer unacknowledged: never (re)sent. */
   dropped: number;
 }
 
@@ -201,7 +204,7 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
     return this.request((socket) => socket.emitWithAck("exec_result", result));
   }
 
-  /** Resolves once every published event is acknowledged by the relay. */
+  /** Resolves once the buffer is empty: every published event acknowledged by the relay, or dropped by an `overflow`. */
   flushed(): Promise<void> {
     if (this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
