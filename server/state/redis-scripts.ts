@@ -213,7 +213,6 @@ if redis.call('HGET', rec, 'generation') ~= ARGV[3] then return {0, 'stale'} end
 if ARGV[14] ~= '' then
   local stream = redis.call('HMGET', rec, 'streamId', 'streamSeq')
   if stream[1] == ARGV[14] and tonumber(ARGV[15]) <= tonumber(stream[2]) then return {2} end
-  redis.call('HSET', rec, 'streamId', ARGV[14], 'streamSeq', ARGV[15])
 end
 local ttl, size, kind = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local seq = redis.call('HINCRBY', rec, 'seq', 1)
@@ -247,6 +246,9 @@ apply_fields(rec, 16, tonumber(ARGV[13]))
 set_tagged(rec, 'expiresAt', ARGV[12])
 index_expiry(rec, zset, ARGV[1])
 keep_set(user_set(ARGV[2], redis.call('HGET', rec, 'userId')), ttl)
+-- last: Redis does not undo a script that fails midway, and a stream position stored without its
+-- event would make the client's resend of it a duplicate
+if ARGV[14] ~= '' then redis.call('HSET', rec, 'streamId', ARGV[14], 'streamSeq', ARGV[15]) end
 expire_session(ttl)
 return {1, seq}
 `,
