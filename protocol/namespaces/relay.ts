@@ -112,4 +112,6 @@ export interface RelaySocketData {
   lastAckedSeq: number;
   /** The registered `streamId` (native resending clients), null when the client sent none. */
   streamId: string | null;
+  /** The `seq` of the last event this registration sent under its `streamId` (null before the first). */
+  lastStreamSeq: number | null;
 }

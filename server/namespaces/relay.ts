@@ -12,7 +12,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
   const nsp = ctx.relay;
   nsp.use(
     handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null };
+      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null, lastStreamSeq: null };
     }),
   );
 

@@ -59,6 +59,7 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   socket.data.generation = record.generation;
   socket.data.lastAckedSeq = 0;
   socket.data.streamId = input.streamId ?? null;
+  socket.data.lastStreamSeq = null;
   attachConnection(socket, record, ctx.clock);
   if (outcome !== "reconnected") hubAdded(ctx, record);
   ctx.log.info(

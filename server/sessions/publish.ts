@@ -34,6 +34,11 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   const conn = getConnection(socket);
   const sessionId = socket.data.sessionId;
   if (!sessionId || !conn || !tokenMatches(socket, req.token)) return { ok: false, reason: "invalid_token" };
+  // Before anything can refuse the event: the next one on this connection must not be stored unless
+  // this one was (PublishInput.dedupe.after).
+  const streamed = socket.data.streamId !== null && Number.isSafeInteger(req.seq);
+  const after = socket.data.lastStreamSeq;
+  if (streamed) socket.data.lastStreamSeq = req.seq as number;
   if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
     socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
     // Directly, not through the adapter: one XADD per event for a cumulative ack is not worth recovering.
@@ -64,12 +69,17 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
     bufferSize: ctx.config.eventBufferSize,
   };
   if (effects.patch) input.patch = effects.patch;
-  if (socket.data.streamId !== null && Number.isSafeInteger(req.seq)) input.dedupe = { streamId: socket.data.streamId, seq: req.seq as number };
+  if (streamed && socket.data.streamId !== null) input.dedupe = { streamId: socket.data.streamId, seq: req.seq as number, ...(after !== null ? { after } : {}) };
   let result;
   try {
     result = await ctx.state.sessions.publish(input);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "event append failed: shared state unavailable");
+    return { ok: false, reason: "unavailable" };
+  }
+  if (!result.ok && result.reason === "gap") {
+    // An earlier event of this connection was not stored: the client registers again and resends both.
+    ctx.log.info({ sessionId, seq: req.seq }, "event refused: an earlier one of its stream was not stored");
     return { ok: false, reason: "unavailable" };
   }
   // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").

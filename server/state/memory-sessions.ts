@@ -104,8 +104,11 @@ export class MemorySessionStore implements SessionStore {
     if (!entry || !entry.record.live) return { ok: false, reason: "not_live" };
     if (entry.record.generation !== input.generation) return { ok: false, reason: "stale" };
     if (input.dedupe) {
-      if (entry.stream?.streamId === input.dedupe.streamId && input.dedupe.seq <= entry.stream.seq) return { ok: true, duplicate: true };
-      entry.stream = { ...input.dedupe };
+      const { streamId, seq, after } = input.dedupe;
+      const position = entry.stream?.streamId === streamId ? entry.stream.seq : undefined;
+      if (position !== undefined && seq <= position) return { ok: true, duplicate: true };
+      if (after !== undefined && (position === undefined || position < after)) return { ok: false, reason: "gap" };
+      entry.stream = { streamId, seq };
     }
     const seq = entry.record.seq + 1;
     entry.record.seq = seq;

@@ -201,7 +201,7 @@ return {outcome, prev, out}
  * KEYS: record, snapshot, events, expiry zset.
  * ARGV: id, prefix, generation, ttlMs, bufferSize, kind, ts, hasEvent, eventJson, hasStateJson,
  *       stateJson, expiresAt (tagged), nPatch, streamId ('' = no de-duplication), streamSeq,
- *       patch pairs...
+ *       streamAfter ('' = none; PublishInput.dedupe.after), patch pairs...
  * Returns {1, seq}, {2} for a duplicate (nothing appended) or {0, reason}.
  */
 export const PUBLISH = script(
@@ -212,7 +212,10 @@ if redis.call('HGET', rec, 'live') ~= '1' then return {0, 'not_live'} end
 if redis.call('HGET', rec, 'generation') ~= ARGV[3] then return {0, 'stale'} end
 if ARGV[14] ~= '' then
   local stream = redis.call('HMGET', rec, 'streamId', 'streamSeq')
-  if stream[1] == ARGV[14] and tonumber(ARGV[15]) <= tonumber(stream[2]) then return {2} end
+  local position = nil
+  if stream[1] == ARGV[14] then position = tonumber(stream[2]) end
+  if position and tonumber(ARGV[15]) <= position then return {2} end
+  if ARGV[16] ~= '' and (not position or position < tonumber(ARGV[16])) then return {0, 'gap'} end
 end
 local ttl, size, kind = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local seq = redis.call('HINCRBY', rec, 'seq', 1)
@@ -242,7 +245,7 @@ elseif kind == 'heartbeat' then
     redis.call('HDEL', snap, 'heartbeat')
   end
 end
-apply_fields(rec, 16, tonumber(ARGV[13]))
+apply_fields(rec, 17, tonumber(ARGV[13]))
 set_tagged(rec, 'expiresAt', ARGV[12])
 index_expiry(rec, zset, ARGV[1])
 keep_set(user_set(ARGV[2], redis.call('HGET', rec, 'userId')), ttl)

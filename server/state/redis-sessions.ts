@@ -271,6 +271,7 @@ export class RedisSessionStore implements SessionStore {
       String(patch.length / 2),
       input.dedupe?.streamId ?? "",
       input.dedupe ? String(input.dedupe.seq) : "0",
+      input.dedupe?.after !== undefined ? String(input.dedupe.after) : "",
       ...patch,
     ]);
     const [ok, value] = replyArray(await pending, "publish");
@@ -278,7 +279,7 @@ export class RedisSessionStore implements SessionStore {
     if (status === 1) return { ok: true, seq: replyNumber(value, "publish") };
     if (status === 2) return { ok: true, duplicate: true };
     const reason = replyString(value, "publish");
-    if (reason !== "stale" && reason !== "not_live") throw new Error(`Unexpected publish refusal ${reason}`);
+    if (reason !== "stale" && reason !== "not_live" && reason !== "gap") throw new Error(`Unexpected publish refusal ${reason}`);
     return { ok: false, reason };
   }
 

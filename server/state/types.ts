@@ -108,14 +108,24 @@ export interface PublishInput {
    * an event whose `seq` is not above the last one stored for the same `streamId` is a duplicate and is
    * not appended. A different streamId starts over; a new incarnation of the session forgets it.
    */
-  dedupe?: { streamId: string; seq: number };
+  dedupe?: {
+    streamId: string;
+    seq: number;
+    /**
+     * The seq of the event the same connection sent before this one (absent for its first). A stream
+     * position below it means that event was never stored (its append failed): this one is refused
+     * (`gap`) instead of appended, or the stored position would make the resend of the missing event
+     * look like a duplicate.
+     */
+    after?: number;
+  };
 }
 
 export type PublishResult =
   | { ok: true; seq: number }
   /** Already stored (a resend): nothing was appended. */
   | { ok: true; duplicate: true }
-  | { ok: false; reason: "stale" | "not_live" };
+  | { ok: false; reason: "stale" | "not_live" | "gap" };
 
 export interface LoggedEvent {
   seq: number;

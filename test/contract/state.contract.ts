@@ -374,6 +374,28 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(await state.sessions.publish(publishInput(reborn.record, { dedupe }))).toEqual({ ok: true, seq: 2 });
       });
 
+      it("refuses an event whose predecessor on the connection was never stored (`after` above the stream position)", async () => {
+        const { record } = await state.sessions.claim(claimInput());
+        const send = (seq: number, after?: number) =>
+          state.sessions.publish(publishInput(record, { eventJson: `{"c":${seq}}`, dedupe: { streamId: "s1", seq, ...(after !== undefined ? { after } : {}) } }));
+        // The connection's first event of a stream nothing was stored for yet: its predecessor is unknown.
+        expect(await send(1)).toEqual({ ok: true, seq: 1 });
+        expect(await send(2, 1)).toEqual({ ok: true, seq: 2 });
+        // 3 never reached the store (its append failed): 4, sent after it, must not be stored before it.
+        expect(await send(4, 3)).toEqual({ ok: false, reason: "gap" });
+        // After registering again the client resends from 3 (the first on its connection, so no `after`).
+        expect(await send(3)).toEqual({ ok: true, seq: 3 });
+        expect(await send(4, 3)).toEqual({ ok: true, seq: 4 });
+        // A duplicate stays a duplicate, whatever came before it on the connection.
+        expect(await send(4, 9)).toEqual({ ok: true, duplicate: true });
+        // A gap in the counter itself is fine when the predecessor was stored (or was a duplicate).
+        expect(await send(7, 4)).toEqual({ ok: true, seq: 5 });
+        // A stream with no position yet: a predecessor was sent, so it failed.
+        expect(await state.sessions.publish(publishInput(record, { dedupe: { streamId: "s2", seq: 2, after: 1 } }))).toEqual({ ok: false, reason: "gap" });
+        const view = await state.sessions.view(record.sessionId, 0);
+        expect(view?.log).toEqual({ complete: true, events: [1, 2, 3, 4, 7].map((c, i) => expect.objectContaining({ seq: i + 1, eventJson: `{"c":${c}}` })) });
+      });
+
       it("refuses a stale generation without appending", async () => {
         const first = await state.sessions.claim(claimInput());
         const again = await state.sessions.claim(claimInput({ sessionId: first.record.sessionId }));

@@ -84,6 +84,23 @@ describe("transient relay failures: Socket.IO clients retry on their own", () =>
     expect(pending.size).toBe(0);
   });
 
+  it("an event whose append fails while later ones are stored: the CLI client resends it and loses nothing", async () => {
+    const cli = track(new RelayClient({ url, apiKey: key, retryDelayMs: 20, ioOptions: fast }));
+    const sessionId = await new Promise<string>((resolve) => cli.once("registered", (r) => resolve(r.sessionId)).start());
+    const errors: string[] = [];
+    cli.on("error", (e) => errors.push(e.code));
+    cli.publish({ type: "message_update", n: 1 });
+    await cli.flushed();
+    // One append fails (a Redis blip); the events sent after it on the same connection reach the store.
+    outage(state.sessions, "publish", 1);
+    for (let n = 2; n <= 5; n++) cli.publish({ type: "message_update", n });
+    await cli.flushed();
+    const log = (await state.sessions.view(sessionId, 0))?.log;
+    expect(log?.complete && log.events.map((e) => (JSON.parse(e.eventJson ?? "{}") as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(errors[0]).toBe("unavailable");
+    expect(cli.stats).toMatchObject({ published: 5, duplicates: 0, dropped: 0 });
+  });
+
   it("a viewer join that cannot read the session: the viewer retries and gets the join sequence", async () => {
     const cli = track(new RelayClient({ url, apiKey: key, ioOptions: fast }));
     const sessionId = await new Promise<string>((resolve) => cli.once("registered", (r) => resolve(r.sessionId)).start());
