@@ -363,15 +363,22 @@ describe("HubClient", () => {
 
   it("replaces the map with the list sent after a reconnection", async () => {
     const relay = withoutRecovery;
+    const gone = await cliOf(relay);
     const proxy = track(new TestProxy(relay.node.port));
     const hub = track(new HubClient({ url: await proxy.start(), ioOptions: { forceNew: true, extraHeaders: { cookie: relay.cookie }, ...FAST_RECONNECT } }));
     let lists = 0;
     hub.on("sessions", () => (lists += 1));
-    await waitFor(() => lists === 1, "the list");
+    await waitFor(() => lists === 1 && hub.sessions.has(gone.sessionId), "the first list");
+    // While the hub is cut off (reconnections refused), one session ends and another starts: it misses
+    // both announcements, so only the list sent after the reconnection can make its map right.
+    proxy.switchTo(await freePort());
     proxy.dropAll();
+    await waitFor(() => hub.status.state === "reconnecting", "the hub to notice");
+    expect(await gone.cli.emitWithAck("session_end", {})).toEqual({ ok: true });
     const { sessionId } = await cliOf(relay);
-    await waitFor(() => lists === 2, "the second list");
-    expect(hub.sessions.has(sessionId)).toBe(true);
+    proxy.switchTo(relay.node.port);
+    await waitFor(() => lists >= 2 && hub.sessions.has(sessionId), "the list after the reconnection");
+    expect(hub.sessions.has(gone.sessionId)).toBe(false);
   });
 });
 
