@@ -72,6 +72,9 @@ export interface RelayClientStats {
   dropped: number;
 }
 
+/** Refusals of `register` worth another try: the relay's own trouble, not the request's. */
+const RETRYABLE: ReadonlySet<string> = new Set(["unavailable", "internal"]);
+
 /** A random id for this client's event stream: the relay de-duplicates resent events by it. */
 function newStreamId(): string {
   return globalThis.crypto.randomUUID();
@@ -201,6 +204,8 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
 
   /** Answers a viewer's `exec`. Not buffered: the viewer waiting for it is live too. */
   execResult(result: Parameters<RelayClientToServer["exec_result"]>[0]): Promise<Reply> {
+    // Not buffered: socket.io-client would send it before the next `register`, and the relay refuses it.
+    if (!this.registration || !this.socket.connected) return Promise.resolve({ ok: false, error: { code: "unavailable", message: "Not connected to the relay" } });
     return this.request((socket) => socket.emitWithAck("exec_result", result));
   }
 
@@ -247,6 +252,12 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
       if (epoch !== this.epoch || !this.socket.connected) return;
       if (!reply.ok) {
         this.emit("error", reply.error);
+        if (!RETRYABLE.has(reply.error.code)) {
+          // The relay will refuse this registration every time (a payload it rejects): stop, say so.
+          this.close();
+          this.emit("status", { state: "failed", reason: reply.error.message, code: reply.error.code });
+          return;
+        }
         this.retryTimer = setTimeout(() => {
           if (epoch === this.epoch && this.socket.connected) this.register();
         }, this.retryDelayMs);

@@ -121,7 +121,9 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
     runner_session_event: async (socket, { sessionId, event }, ack) => {
       const record = await ctx.state.sessions.get(sessionId);
       if (!record?.live || record.userId !== socket.data.userId || record.runnerId !== socket.data.runnerId) return refuse(socket, ack, "session", sessionId);
-      await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event);
+      const outcome = await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event);
+      // Refused when the session was re-registered meanwhile (its generation moved on).
+      if (!outcome.ok) return refuse(socket, ack, "session", sessionId);
       ack?.({ ok: true });
     },
     terminal_ready: (socket, payload, ack) => terminalFrame(socket, "terminal_ready", payload, ack),

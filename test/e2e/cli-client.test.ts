@@ -214,6 +214,23 @@ describe("RelayClient (Socket.IO CLI client)", () => {
     expect(await c.end()).toMatchObject({ ok: false, error: { code: "unavailable" } });
   });
 
+  it("answers execResult at once when it has no registered connection (not buffered for the next one)", async () => {
+    const c = client(node.url);
+    expect(await c.execResult({ id: "x", ok: true, command: "abort" })).toEqual({ ok: false, error: { code: "unavailable", message: "Not connected to the relay" } });
+  });
+
+  it("stops, failed with the code, when the relay refuses its registration for good", async () => {
+    // A payload the protocol types forbid (a tool passing options through from JSON).
+    const c = client(node.url, { session: { cwd: 42 as unknown as string } });
+    const errors: string[] = [];
+    c.on("error", (e) => errors.push(e.code));
+    const failed = new Promise<ConnectionStatus>((resolve) => c.on("status", (s) => s.state === "failed" && resolve(s)));
+    c.start();
+    expect(await failed).toMatchObject({ state: "failed", code: "invalid_payload" });
+    expect(errors).toEqual(["invalid_payload"]);
+    expect(c.socket.active).toBe(false);
+  });
+
   it("reports a refused handshake as failed with the relay's code", async () => {
     const c = new RelayClient({ url: node.url, apiKey: "wrong", ioOptions: fastReconnect });
     cleanup.push(() => c.close());
