@@ -2,19 +2,21 @@ import { LEGACY_TRANSPORT_NAME } from "../../protocol/index.js";
 
 interface ClosableSocket {
   conn: { transport: { name: string }; close(): void };
-  disconnect(close?: boolean): unknown;
 }
 
 /**
  * Ends a connection the relay could not serve *for now* (shared state or auth backend unavailable) so
  * that the client tries again. Socket.IO clients never reconnect after a server-side disconnect or a
  * handshake refusal, but do after a lost transport: closing the underlying connection hands the retry
- * to socket.io-client's own backoff. Legacy connections keep the legacy behaviour (a closed WebSocket,
- * which the deployed clients handle their own way).
+ * to socket.io-client's own backoff.
+ *
+ * Legacy connections are left alone (returns false): the caller keeps the legacy behaviour, which
+ * differs by endpoint (a refusal, a closed viewer, an open hub).
  */
-export function closeForRetry(socket: ClosableSocket): void {
-  if (socket.conn.transport.name === LEGACY_TRANSPORT_NAME) socket.disconnect(true);
-  else socket.conn.close();
+export function closeForRetry(socket: ClosableSocket): boolean {
+  if (socket.conn.transport.name === LEGACY_TRANSPORT_NAME) return false;
+  socket.conn.close();
+  return true;
 }
 
 /** Failures worth a retry rather than a final refusal. */

@@ -1,4 +1,4 @@
-import { hubClientSchemas, HubAuthSchema, LEGACY_TRANSPORT_NAME } from "../../protocol/index.js";
+import { hubClientSchemas, HubAuthSchema } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
 import { closeForRetry } from "../io/retry.js";
 import { direct, rooms } from "../io/typed.js";
@@ -35,7 +35,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
       direct(socket).emit("error", { code: "unavailable", message: "Could not load sessions" });
       // Without its list the hub is useless: a Socket.IO client reconnects (with backoff) and asks again;
       // a legacy hub keeps its connection, as with the legacy relay.
-      if (socket.conn.transport.name !== LEGACY_TRANSPORT_NAME) closeForRetry(socket);
+      closeForRetry(socket);
     });
   });
 }

@@ -73,7 +73,7 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
         // the connection instead, so the client retries with its backoff (legacy ones get the refusal).
         // next() is still called: socket.io only releases the pending socket (Namespace._preConnectSockets)
         // there, and once the connection is no longer open it drops the refusal instead of sending it.
-        if (TRANSIENT_CODES.has(refusal.data.code) && socket.conn.transport.name !== LEGACY_TRANSPORT_NAME) closeForRetry(socket);
+        if (TRANSIENT_CODES.has(refusal.data.code)) closeForRetry(socket);
         next(refusal);
       },
     );

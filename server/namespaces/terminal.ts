@@ -65,7 +65,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
     attach(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "terminal attach failed");
       direct(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
-      closeForRetry(socket);
+      if (!closeForRetry(socket)) socket.disconnect(true);
     });
   });
 }

@@ -24,7 +24,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
     direct(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
-    closeForRetry(socket);
+    if (!closeForRetry(socket)) socket.disconnect(true);
     return;
   }
   if (!view || view.record.userId !== userId) return refuseUnknown(socket, sessionId);
