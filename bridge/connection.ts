@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
 import type { RelayServer } from "../server/relay-server.js";
-import { asFrame, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
+import { nestedDeeperThan } from "../protocol/index.js";
+import { asFrame, ownEntry, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
 /** Bun's default backpressure limit, which the legacy relay ran with. */
@@ -72,8 +73,27 @@ class LegacyConnection implements LegacyPeer {
     this.transport.inject({ type: PacketType.CONNECT, nsp: this.codec.namespace, data: this.options.auth });
   }
 
+  /**
+   * The trust boundary of a legacy connection: whatever a frame makes the bridge throw (a bug, or input
+   * nobody foresaw) closes this one connection with 1011 and is logged; it never reaches the `ws`
+   * listener, where it would end the process.
+   */
   private onFrame(data: RawData, _isBinary: boolean): void {
     clearTimeout(this.firstFrameTimer);
+    this.guarded(() => this.translateFrame(data));
+  }
+
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.relay.log.error({ err, namespace: this.codec.namespace }, "legacy frame handling failed: connection closed");
+      this.send({ type: "error", message: "Internal error" });
+      this.close({ code: 1011, reason: "Internal error" });
+    }
+  }
+
+  private translateFrame(data: RawData): void {
     // Binary frames are read as text, as the legacy relay did.
     const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
     let frame: unknown;
@@ -84,9 +104,15 @@ class LegacyConnection implements LegacyPeer {
       return;
     }
     if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return;
+    const limit = this.relay.config.maxJsonDepth;
+    if (nestedDeeperThan(frame, limit)) {
+      this.relay.log.info({ namespace: this.codec.namespace, limit }, "legacy frame refused: nested too deeply");
+      this.send({ type: "error", message: `Frame nested deeper than ${limit} levels` });
+      return;
+    }
     const type = (frame as Frame).type;
     if (typeof type !== "string") return;
-    const translate = this.codec.inbound[type];
+    const translate = ownEntry(this.codec.inbound, type);
     if (!translate) return; // Unknown types are ignored, as they always were.
     const payload = translate(frame as Frame);
     if (payload === null) return;
@@ -102,7 +128,9 @@ class LegacyConnection implements LegacyPeer {
         // stack): packets injected right now would be refused as "invalid state". A microtask later, it is.
         queueMicrotask(() => {
           this.connected = true;
-          for (const pending of this.pendingInbound.splice(0)) this.transport.inject(pending);
+          this.guarded(() => {
+            for (const pending of this.pendingInbound.splice(0)) this.transport.inject(pending);
+          });
         });
         return;
       case PacketType.CONNECT_ERROR:
@@ -130,7 +158,7 @@ class LegacyConnection implements LegacyPeer {
   }
 
   private emitFrames(event: string, payload: Frame): void {
-    const encode = this.codec.outbound[event];
+    const encode = ownEntry(this.codec.outbound, event);
     for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) this.send(frame);
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;

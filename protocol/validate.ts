@@ -16,3 +16,22 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, what = "p
     .join("; ");
   return { ok: false, error: errorBody("invalid_payload", `Invalid ${what}: ${detail}`) };
 }
+
+/**
+ * True when `value` nests objects or arrays deeper than `limit` levels (a scalar is depth 0, `[]` is 1).
+ * Iterative, so a hostile value cannot overflow the stack here; it runs before any recursive walk
+ * (JSON.stringify, socket.io-parser's binary check, msgpack) sees untrusted data (docs/protocol.md,
+ * "Limits").
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const stack: Array<[object, number]> = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}

@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   PIZZAPI_PUSH_TIMEOUT_MS: int(10_000, 1),
   PIZZAPI_RUNNER_TOKEN: z.string().optional(),
   PIZZAPI_NODE_ID: z.string().optional(),
+  PIZZAPI_MAX_JSON_DEPTH: int(64, 8),
 });
 
 export interface RelayConfig {
@@ -88,6 +89,11 @@ export interface RelayConfig {
   /** Shared token of old runners (`Authorization: Bearer` on /ws/runner, `auth.runnerToken` on /runner). */
   runnerToken: string | null;
   nodeId: string;
+  /**
+   * Deepest nesting of objects and arrays accepted in a client's frame or payload (both stacks). Deeper
+   * input is refused before anything walks it recursively: thousands of levels overflow the stack.
+   */
+  maxJsonDepth: number;
 }
 
 export class ConfigError extends Error {
@@ -145,5 +151,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     pushTimeoutMs: e.PIZZAPI_PUSH_TIMEOUT_MS,
     runnerToken: e.PIZZAPI_RUNNER_TOKEN ?? null,
     nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
+    maxJsonDepth: e.PIZZAPI_MAX_JSON_DEPTH,
   };
 }

@@ -35,6 +35,15 @@ export interface OutboundSequencer {
   accept(event: string, payload: Frame): Array<[string, Frame]>;
 }
 
+/**
+ * A codec table's entry for a name the client chose: only the table's own entries, never an inherited
+ * member (`__proto__`, `valueOf`, `hasOwnProperty`...), which a plain-object lookup would return and the
+ * caller would then call (docs/protocol.md, "Limits and hostile input").
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** Legacy frame of a typed event: the payload with the event name as `type`. */
 export function asFrame(event: string, payload: Frame): Frame {
   return { type: event, ...payload };

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   errorBody,
   failure,
+  nestedDeeperThan,
   validate,
   type ErrorBody,
   type NamespaceMaps,
@@ -70,7 +71,7 @@ export function bindHandlers<N extends NamespaceName>(
   handlers: HandlerTable<N>,
   sendError: (error: ErrorBody) => void,
   log: Logger,
-  options: { sequential?: boolean } = {},
+  options: { sequential?: boolean; maxJsonDepth: number },
 ): void {
   // Sequential: each frame's handler starts when the previous one finished, so frames of different types
   // take effect in the order the client sent them (handlers await different numbers of round trips).
@@ -83,7 +84,10 @@ export function bindHandlers<N extends NamespaceName>(
       const last = args[args.length - 1];
       const ack = typeof last === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
       const reply = (body: ErrorBody): void => (ack ? ack(failure(body.code, body.message)) : sendError(body));
-      const checked = validate(schema, args[0] ?? {}, `${event} payload`);
+      // Depth first: a value thousands of levels deep would overflow the stack of whatever walks it next.
+      const checked = nestedDeeperThan(args[0], options.maxJsonDepth)
+        ? ({ ok: false, error: errorBody("invalid_payload", `Invalid ${event} payload: nested deeper than ${options.maxJsonDepth} levels`) } as const)
+        : validate(schema, args[0] ?? {}, `${event} payload`);
       if (!checked.ok) {
         log.info({ event, socket: socket.id, error: checked.error }, "invalid payload refused");
         reply(checked.error);

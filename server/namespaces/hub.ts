@@ -18,7 +18,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
   const handlers: HandlerTable<"/hub"> = {};
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
     // Join first, then list: a session added meanwhile arrives as `session_added` (clients de-duplicate
     // by sessionId, as the legacy UI does).
     socket.join(rooms.hubUser(socket.data.userId));

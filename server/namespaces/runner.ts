@@ -151,7 +151,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
   nsp.on("connection", (socket) => {
     // A runner's frames take effect in order (session_ready before the session's runner events, a
     // terminal's data before its exit), whatever round trips each handler needs.
-    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { sequential: true });
+    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { sequential: true, maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", () => onRunnerDisconnect(ctx, socket));
     ctx.log.debug({ socket: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name }, "runner connected");
   });

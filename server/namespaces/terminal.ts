@@ -53,7 +53,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", () => {
       const detach = async (): Promise<void> => {
         if (ctx.lifecycle.shuttingDown) return;

@@ -65,7 +65,7 @@ export function mountViewerNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log);
+    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
     if (socket.recovered && socket.data.joined) {
       ctx.log.debug({ socket: socket.id, sessionId: socket.data.sessionId }, "viewer recovered");
       return;

@@ -26,7 +26,16 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-export async function startNode(options: { name: string; redisUrl: string; prefix: string; adapter?: string; runtime?: Runtime; env?: Record<string, string> }): Promise<NodeProcess> {
+/** Without `redisUrl` the node runs in embedded mode (in-memory state, API keys in `dataDir`). */
+export async function startNode(options: {
+  name: string;
+  redisUrl?: string;
+  prefix?: string;
+  adapter?: string;
+  runtime?: Runtime;
+  dataDir?: string;
+  env?: Record<string, string>;
+}): Promise<NodeProcess> {
   const runtime = options.runtime ?? "node";
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
@@ -34,12 +43,12 @@ export async function startNode(options: { name: string; redisUrl: string; prefi
     PORT: "0",
     PIZZAPI_HOST: "127.0.0.1",
     PIZZAPI_BASE_URL: "http://relay.test",
-    PIZZAPI_REDIS_URL: options.redisUrl,
-    PIZZAPI_REDIS_PREFIX: options.prefix,
+    PIZZAPI_REDIS_URL: options.redisUrl ?? "off",
+    PIZZAPI_REDIS_PREFIX: options.prefix ?? "pizzapi:relay:",
     PIZZAPI_SIO_ADAPTER: options.adapter ?? "redis-streams",
     PIZZAPI_LOG_LEVEL: "info",
     PIZZAPI_NODE_ID: options.name,
-    PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-node-")),
+    PIZZAPI_DATA_DIR: options.dataDir ?? mkdtempSync(join(tmpdir(), "pizzapi-node-")),
     ...options.env,
   };
   const proc =

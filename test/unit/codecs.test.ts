@@ -3,15 +3,15 @@ import { cliCodec } from "../../bridge/codecs/cli.js";
 import { hubCodec } from "../../bridge/codecs/hub.js";
 import { runnerCodec } from "../../bridge/codecs/runner.js";
 import { terminalCodec } from "../../bridge/codecs/terminal.js";
-import { asFrame, type EndpointCodec, type Frame } from "../../bridge/codecs/types.js";
+import { asFrame, ownEntry, type EndpointCodec, type Frame } from "../../bridge/codecs/types.js";
 import { viewerCodec } from "../../bridge/codecs/viewer.js";
 import { relayClientSchemas, runnerClientSchemas, terminalClientSchemas, validate, viewerClientSchemas } from "../../protocol/index.js";
 
 const inbound = (codec: EndpointCodec, frame: Frame): Frame | null | "ignored" => {
-  const translate = codec.inbound[String(frame.type)];
+  const translate = ownEntry(codec.inbound, String(frame.type));
   return translate ? translate(frame) : "ignored";
 };
-const outbound = (codec: EndpointCodec, event: string, payload: Frame): Frame[] => (codec.outbound[event] ?? ((p: Frame) => [asFrame(event, p)]))(payload);
+const outbound = (codec: EndpointCodec, event: string, payload: Frame): Frame[] => (ownEntry(codec.outbound, event) ?? ((p: Frame) => [asFrame(event, p)]))(payload);
 
 /** Legacy frame → typed payload: the legacy relay's coercions, and the frames it ignored. */
 describe("codecs: legacy frames in", () => {
@@ -26,6 +26,9 @@ describe("codecs: legacy frames in", () => {
     ["session_end", cliCodec, { type: "session_end", sessionId: "s", token: "t" }, { sessionId: "s", token: "t" }],
     ["exec_result is verbatim", cliCodec, { type: "exec_result", id: "e1", ok: true, command: "x", result: { a: 1 } }, { id: "e1", ok: true, command: "x", result: { a: 1 } }],
     ["the CLI's unknown types are ignored", cliCodec, { type: "no_such_type" }, "ignored"],
+    ["a type naming an inherited member is unknown", cliCodec, { type: "__proto__" }, "ignored"],
+    ["valueOf is unknown too", viewerCodec, { type: "valueOf" }, "ignored"],
+    ["hasOwnProperty is unknown too", runnerCodec, { type: "hasOwnProperty" }, "ignored"],
     ["viewer input verbatim (normalised by the namespace)", viewerCodec, { type: "input", text: "hi", attachments: [7], client: "web" }, { text: "hi", attachments: [7], client: "web" }],
     ["viewer input without text is ignored", viewerCodec, { type: "input", attachments: [] }, null],
     ["model_set without strings is ignored", viewerCodec, { type: "model_set", provider: "openai" }, null],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import {
+  nestedDeeperThan,
   relayClientSchemas,
   runnerClientSchemas,
   terminalClientSchemas,
@@ -140,5 +141,26 @@ describe("validate(): valid client payloads", () => {
 
   it("runner register_runner accepts skills without description or filePath", () => {
     expect(run("/runner", "register_runner", { name: null, roots: ["/w"], skills: [{ name: "s" }] }).ok).toBe(true);
+  });
+});
+
+describe("nestedDeeperThan(): the depth limit on client JSON", () => {
+  const nest = (levels: number): unknown => JSON.parse("[".repeat(levels) + "1" + "]".repeat(levels));
+
+  it("counts scalars as depth 0 and each array or object as one level", () => {
+    expect(nestedDeeperThan("x", 0)).toBe(false);
+    expect(nestedDeeperThan({}, 0)).toBe(true);
+    expect(nestedDeeperThan({}, 1)).toBe(false);
+    expect(nestedDeeperThan({ a: [{ b: 1 }] }, 2)).toBe(true);
+    expect(nestedDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
+  });
+
+  it("finds the deep branch beside shallow ones, in arrays and objects", () => {
+    expect(nestedDeeperThan({ wide: Array.from({ length: 100 }, () => ({})), deep: nest(70) }, 64)).toBe(true);
+    expect(nestedDeeperThan([1, "a", null, nest(63)], 64)).toBe(false);
+  });
+
+  it("walks 100,000 levels without overflowing the stack", () => {
+    expect(nestedDeeperThan(nest(100_000), 64)).toBe(true);
   });
 });
