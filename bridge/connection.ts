@@ -1,8 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
-import type { RelayServer } from "../server/relay-server.js";
-import { nestedDeeperThan } from "../protocol/index.js";
+import type { PluginApi } from "../server/plugins/types.js";
+import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
 import { asFrame, ownEntry, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
@@ -15,24 +15,19 @@ export interface LegacyConnectionOptions {
   firstFrameTimeoutMs: number;
 }
 
-type EngineHandshake = (transportName: string, req: unknown, closeConnection: (code?: number) => void) => Promise<unknown>;
-
 /**
  * Binds one accepted legacy WebSocket to a new engine.io connection on the `legacy-ws` transport, then
  * connects it to the endpoint's namespace. From there on, frames go through the codec both ways.
  */
 export async function openLegacyConnection(
-  relay: RelayServer,
+  relay: PluginApi,
   ws: WebSocket,
   req: IncomingMessage,
   codec: EndpointCodec,
   options: LegacyConnectionOptions,
 ): Promise<void> {
   const engineReq = Object.assign(req, { _query: { EIO: "4", transport: LEGACY_TRANSPORT }, websocket: ws });
-  // engine.io's handshake() builds the Socket and emits "connection" exactly as for its own transports;
-  // it is protected in engine.io's typings, public at runtime (pinned version, covered by tests).
-  const handshake = (relay.io.engine as unknown as { handshake: EngineHandshake }).handshake.bind(relay.io.engine);
-  const transport = await handshake(LEGACY_TRANSPORT, engineReq, (code) => {
+  const transport = await relay.adoptConnection(LEGACY_TRANSPORT, engineReq, (code) => {
     relay.log.warn({ code }, "legacy engine handshake refused");
     ws.close(1011, "Internal error");
   });
@@ -49,12 +44,18 @@ class LegacyConnection implements LegacyPeer {
   private readonly pendingInbound: SocketPacket[] = [];
   private readonly sequencer: OutboundSequencer | undefined;
   private closeSpec: CloseSpec | undefined;
+  /**
+   * The close for an `error` the server sent last, if it disconnects right after (a retired protocol, a
+   * refusal): the code from the relay's one error table, the message as the reason. Forgotten as soon as
+   * anything else is sent, so an old error never words an unrelated close.
+   */
+  private errorClose: CloseSpec | undefined;
   private firstFrameTimer: NodeJS.Timeout | undefined;
   /** Frames dropped because the client stopped reading (logged once). */
   private dropped = 0;
 
   constructor(
-    private readonly relay: RelayServer,
+    private readonly relay: PluginApi,
     private readonly ws: WebSocket,
     private readonly transport: LegacyTransport,
     private readonly codec: EndpointCodec,
@@ -145,7 +146,7 @@ class LegacyConnection implements LegacyPeer {
         }
         return;
       case PacketType.DISCONNECT:
-        this.close(this.closeSpec ?? { code: 1000, reason: "" });
+        this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });
         return;
       default:
         return;
@@ -162,6 +163,7 @@ class LegacyConnection implements LegacyPeer {
     for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) this.send(frame);
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;
+    this.errorClose = event === "error" ? closeForError(payload) : undefined;
   }
 
   /**
@@ -180,11 +182,21 @@ class LegacyConnection implements LegacyPeer {
 
 
   serverClosed(): void {
-    this.close(this.closeSpec ?? { code: 1000, reason: "" });
+    this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });
   }
 
   private close(spec: CloseSpec): void {
     clearTimeout(this.firstFrameTimer);
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, spec.reason);
   }
+}
+
+/** A WebSocket close reason is at most 123 bytes (RFC 6455 5.5.1). */
+const MAX_REASON_BYTES = 123;
+
+function closeForError(payload: Frame): CloseSpec | undefined {
+  if (!isErrorCode(payload.code)) return undefined;
+  let reason = typeof payload.message === "string" ? payload.message : ERRORS[payload.code].message;
+  while (Buffer.byteLength(reason) > MAX_REASON_BYTES) reason = reason.slice(0, -1);
+  return { code: ERRORS[payload.code].legacyClose, reason };
 }

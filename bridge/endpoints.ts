@@ -7,6 +7,8 @@ import { terminalCodec } from "./codecs/terminal.js";
 import type { EndpointCodec } from "./codecs/types.js";
 import { viewerCodec } from "./codecs/viewer.js";
 
+export const LEGACY_PREFIX = LEGACY_PATHS.prefix;
+
 export type Credential = "api-key" | "browser" | "runner";
 
 export interface LegacyEndpoint {

@@ -1,92 +1,99 @@
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
-import { parse as parseCookie } from "cookie";
 import { WebSocketServer } from "ws";
-import { LEGACY_MAX_FRAME_BYTES } from "../protocol/index.js";
-import { SESSION_COOKIE } from "../server/auth/authenticate.js";
-import { isTrustedOrigin } from "../server/auth/origin.js";
-import { safeEqual } from "../server/auth/secrets.js";
-import type { RelayServer } from "../server/relay-server.js";
+import { HandshakeError, LEGACY_MAX_FRAME_BYTES, type ErrorCode } from "../protocol/index.js";
+import type { CredentialKind, Credentials } from "../server/auth/authenticate.js";
+import { refuseUpgrade } from "../server/http/refuse-upgrade.js";
+import type { PluginApi, UpgradeRefusal } from "../server/plugins/types.js";
 import type { BridgeConfig } from "./config.js";
 import { openLegacyConnection } from "./connection.js";
-import { routeLegacyPath, type LegacyEndpoint } from "./endpoints.js";
-import { refuseUpgrade } from "./refuse.js";
+import { LEGACY_PREFIX, routeLegacyPath, type LegacyEndpoint } from "./endpoints.js";
 
-export const GONE_BODY =
-  "This relay no longer serves the legacy /ws/* protocol (pizzapi v0.1.x clients). " +
-  "Upgrade the pizzapi CLI, runner and web UI to a release that speaks the Socket.IO protocol (>= 0.2.0), " +
-  "or ask your operator to set PIZZAPI_LEGACY_WS=on.";
-
-type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; status: number; body: string };
+type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; refusal: UpgradeRefusal };
 
 /**
- * The one `upgrade` listener for `/ws/*` (design.md 5): engine.io keeps `/socket.io/` (its own listener,
- * with destroyUpgrade off so it leaves ours alone). Credentials are checked before the WebSocket is
- * accepted, with the legacy relay's exact refusals; ws caps inbound frames at 16 MiB (close 1009)
- * before anything is buffered for an unauthenticated client.
+ * The bridge's claim on `/ws/` (docs/architecture.md section 5): the relay's upgrade router hands it
+ * every legacy upgrade after the migration policy's guard. Credentials are checked before the WebSocket
+ * is accepted, with the legacy relay's exact refusals (docs/legacy-protocol.md section 1); ws caps
+ * inbound frames at 16 MiB (close 1009) before anything is buffered for an unauthenticated client.
  */
-export function attachLegacyUpgrades(relay: RelayServer, config: BridgeConfig): void {
+export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LEGACY_MAX_FRAME_BYTES, perMessageDeflate: false });
-  relay.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? "/", "http://relay").pathname;
-    if (!path.startsWith("/ws/")) return;
-    socket.on("error", () => socket.destroy());
-    if (!config.enabled) return refuseUpgrade(socket, 410, GONE_BODY);
+  // Headers the policy guards add to the 101 (Deprecation, Sunset), per request.
+  const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
+  wss.on("headers", (headers: string[], req: IncomingMessage) => {
+    for (const [name, value] of Object.entries(extraHeaders.get(req) ?? {})) headers.push(`${name}: ${value}`);
+  });
+  api.claimUpgrade(LEGACY_PREFIX, ({ req, socket, head, responseHeaders }) => {
     const endpoint = routeLegacyPath(req);
-    if (!endpoint) return refuseUpgrade(socket, 404, JSON.stringify({ error: "Not found" }), "application/json");
-    authorize(relay, endpoint, req).then(
+    if (!endpoint) return refuseUpgrade(socket, { status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" });
+    authorize(api, endpoint, req).then(
       (verdict) => {
         if (!verdict.ok) {
-          relay.log.info({ endpoint: endpoint.name, status: verdict.status }, "legacy upgrade refused");
-          return refuseUpgrade(socket, verdict.status, verdict.body);
+          api.log.info({ endpoint: endpoint.name, status: verdict.refusal.status }, "legacy upgrade refused");
+          return refuseUpgrade(socket, verdict.refusal);
         }
-        if (relay.ctx.lifecycle.shuttingDown) return refuseUpgrade(socket, 503, "Relay is shutting down");
+        if (api.isDraining()) return refuseUpgrade(socket, { status: 503, body: "Relay is shutting down" });
+        extraHeaders.set(req, responseHeaders);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          openLegacyConnection(relay, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs }).catch((err: unknown) => {
-            relay.log.error({ err, endpoint: endpoint.name }, "legacy connection failed");
+          openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs }).catch((err: unknown) => {
+            api.log.error({ err, endpoint: endpoint.name }, "legacy connection failed");
             ws.close(1011, "Internal error");
           });
         });
       },
       (err: unknown) => {
-        // A broken auth backend is a clear 503, never the legacy relay's bare 500.
-        relay.log.error({ err, endpoint: endpoint.name }, "legacy upgrade: auth backend unavailable");
-        refuseUpgrade(socket, 503, "Authentication backend unavailable");
+        api.log.error({ err, endpoint: endpoint.name }, "legacy upgrade failed");
+        refuseUpgrade(socket, { status: 500, body: "Internal error" });
       },
     );
   });
 }
 
-/** Legacy section 1: which credential each endpoint takes, and the answer when it is missing or wrong. */
-async function authorize(relay: RelayServer, endpoint: LegacyEndpoint, req: IncomingMessage): Promise<Verdict> {
-  const { state, config } = relay.ctx;
+/**
+ * Legacy section 1: which credential each endpoint takes, and the exact answer when it is missing or
+ * wrong. The relay's one authentication decides; this only words its refusal as the legacy relay did.
+ */
+async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: IncomingMessage): Promise<Verdict> {
   const apiKey = header(req, "x-api-key");
-  if (endpoint.credential === "api-key" || (endpoint.credential === "runner" && apiKey)) {
-    if (!apiKey) return { ok: false, status: 401, body: "Missing API key (x-api-key header)" };
-    if (!(await state.keys.verify(apiKey))) return { ok: false, status: 401, body: "Invalid or expired API key" };
-    return { ok: true, auth: { apiKey } };
-  }
-  if (endpoint.credential === "runner") {
-    const bearer = /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1] ?? "";
-    if (!config.runnerToken || !bearer || !safeEqual(bearer, config.runnerToken)) return { ok: false, status: 401, body: "Unauthorized" };
-    return { ok: true, auth: { runnerToken: bearer } };
-  }
-  // Browser endpoints: the login cookie (Origin-checked), or an API key for tools; auth runs first.
-  let auth: Record<string, unknown>;
-  if (apiKey) {
-    if (!(await state.keys.verify(apiKey))) return { ok: false, status: 401, body: "Unauthorized" };
-    auth = { apiKey };
+  const creds: Credentials = { apiKey };
+  let accept: readonly CredentialKind[];
+  if (endpoint.credential === "api-key") {
+    if (!apiKey) return refused(401, "Missing API key (x-api-key header)");
+    accept = ["api-key"];
+  } else if (endpoint.credential === "runner") {
+    // An empty x-api-key counts as absent and falls through to the Bearer token (legacy section 1).
+    creds.runnerToken = /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1] ?? "";
+    accept = ["api-key", "runner-token"];
   } else {
-    const token = parseCookie(header(req, "cookie") ?? "")[SESSION_COOKIE];
-    if (!token || !(await state.logins.verify(token))) return { ok: false, status: 401, body: "Unauthorized" };
-    if (!isTrustedOrigin(header(req, "origin"), config.trustedOrigins)) return { ok: false, status: 403, body: "Forbidden: untrusted Origin" };
-    auth = {};
+    Object.assign(creds, { cookieHeader: header(req, "cookie"), origin: header(req, "origin") });
+    accept = ["api-key", "cookie"];
+  }
+  let auth: Record<string, unknown>;
+  try {
+    const caller = await api.authenticate(creds, accept);
+    auth = caller.via === "api-key" ? { apiKey } : caller.via === "runner-token" ? { runnerToken: creds.runnerToken } : {};
+  } catch (err) {
+    if (!(err instanceof HandshakeError)) throw err;
+    return { ok: false, refusal: legacyRefusal(endpoint, err.data.code, err.message) };
   }
   if (endpoint.id) {
-    if (!endpoint.id.value) return { ok: false, status: 400, body: endpoint.id.missing };
+    if (!endpoint.id.value) return refused(400, endpoint.id.missing);
     auth[endpoint.id.authKey] = endpoint.id.value;
   }
   return { ok: true, auth };
+}
+
+/** The legacy relay's words for each refusal: the status comes from the code, the body per endpoint. */
+function legacyRefusal(endpoint: LegacyEndpoint, code: ErrorCode, message: string): UpgradeRefusal {
+  if (code === "auth_unavailable") return { status: 503, body: "Authentication backend unavailable" };
+  if (code === "untrusted_origin") return { status: 403, body: "Forbidden: untrusted Origin" };
+  const keyEndpoint = endpoint.credential === "api-key" || (endpoint.credential === "runner" && message === "Invalid or expired API key");
+  if (code === "unauthorized") return { status: 401, body: keyEndpoint ? message : "Unauthorized" };
+  return { status: 500, body: "Internal error" };
+}
+
+function refused(status: 400 | 401, body: string): Verdict {
+  return { ok: false, refusal: { status, body } };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,27 +1,10 @@
 import { z } from "zod";
+import { ERROR_CODE_LIST, ERRORS, type ErrorCode } from "./error-codes.js";
 
-/**
- * Stable error codes of the typed protocol, shared by acks, `error` events and `connect_error`s.
- * One table, so clients can switch on `code` and operators can count errors by code.
- */
-export const ERROR_CODES = {
-  invalid_payload: "The payload does not match the event's schema",
-  invalid_token: "Invalid token",
-  not_registered: "This connection has not registered a session",
-  not_found: "No such session",
-  forbidden: "Not allowed",
-  unauthorized: "Authentication required",
-  auth_unavailable: "The authentication backend is unavailable",
-  untrusted_origin: "The request's Origin is not trusted",
-  unsupported_protocol: "Unsupported protocol version",
-  internal: "Internal error",
-  unavailable: "The shared state is unavailable",
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERRORS, isErrorCode, isRetryable, type ErrorCode, type ErrorSpec, type HttpErrorStatus } from "./error-codes.js";
 
 export const ErrorBodySchema = z.object({
-  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  code: z.enum(ERROR_CODE_LIST),
   message: z.string(),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
@@ -31,7 +14,7 @@ export type Reply<T extends object = Record<never, never>> = ({ ok: true } & T) 
 
 export type Ack<T extends object = Record<never, never>> = (reply: Reply<T>) => void;
 
-export function errorBody(code: ErrorCode, message: string = ERROR_CODES[code]): ErrorBody {
+export function errorBody(code: ErrorCode, message: string = ERRORS[code].message): ErrorBody {
   return { code, message };
 }
 
@@ -45,7 +28,7 @@ export function failure(code: ErrorCode, message?: string): { ok: false; error: 
  */
 export class HandshakeError extends Error {
   readonly data: ErrorBody;
-  constructor(code: ErrorCode, message: string = ERROR_CODES[code]) {
+  constructor(code: ErrorCode, message: string = ERRORS[code].message) {
     super(message);
     this.name = "HandshakeError";
     this.data = { code, message };

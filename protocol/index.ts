@@ -10,3 +10,4 @@ export * from "./namespaces/hub.js";
 export * from "./namespaces/runner.js";
 export * from "./namespaces/terminal.js";
 export * from "./registry.js";
+export * from "./generations.js";

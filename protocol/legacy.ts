@@ -29,6 +29,8 @@ export type LegacyHubOutbound = FramesOf<HubServerToClient>;
 
 /** The five legacy paths (legacy-protocol.md section 0). */
 export const LEGACY_PATHS = {
+  /** Every legacy endpoint lives under it. */
+  prefix: "/ws/",
   cli: "/ws/sessions",
   viewerPrefix: "/ws/sessions/",
   runner: "/ws/runner",

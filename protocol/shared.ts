@@ -1,4 +1,28 @@
 import { z } from "zod";
+import type { Generation } from "./generations.js";
+
+/**
+ * The version fields every handshake `auth` may carry. `protocolVersion` is a semver string for this
+ * relay's clients and the JSON number 1 for the socket-v1 generation (protocol/generations.ts decides
+ * which are served); `clientVersion` is the client's release, free text.
+ */
+export const HandshakeVersionFields = {
+  protocolVersion: z.union([z.string().max(64), z.number()]).optional(),
+  clientVersion: z.string().max(128).optional(),
+};
+
+/** What every namespace knows about a connection once its handshake passed (socket.data). */
+export interface ConnectionData {
+  userId: string;
+  userName: string;
+  /** As declared, normalised for logs and the census: "0.0.0" (legacy), "none", "1", or the semver. */
+  protocolVersion: string;
+  clientVersion: string | null;
+  /** The client generation the handshake routed the connection to (protocol/generations.ts). */
+  clientGeneration: Generation;
+  /** The API key that authenticated the connection (null for a login cookie or the runner token). */
+  keyId: string | null;
+}
 
 /**
  * Shapes shared by several namespaces. Field sets follow legacy-protocol.md sections 2.6, 4 and 6:

@@ -1,4 +1,5 @@
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { RedisClientType } from "redis";
@@ -23,7 +24,10 @@ import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { createMemoryState } from "./state/memory.js";
-import { createRedisState } from "./state/redis.js";
+import { createRedisState, type RedisCommandClient } from "./state/redis.js";
+import { UpgradeRouter } from "./http/upgrades.js";
+import { createPluginApi } from "./plugins/api.js";
+import type { RelayPlugin } from "./plugins/types.js";
 import type { SharedState } from "./state/types.js";
 
 /** Legacy clients send multi-MB `session_active` states; the typed stack accepts the same. */
@@ -43,17 +47,15 @@ export interface RelayServer {
   sweepExpired(): Promise<number>;
 }
 
-/**
- * Something that attaches to a built relay before it listens (the legacy bridge is one). Plugins see the
- * server; the server never imports a plugin: the composition root (bin/) chooses them.
- */
-export type RelayPlugin = (relay: RelayServer) => void | Promise<void>;
+export type { RelayPlugin } from "./plugins/types.js";
 
 export interface RelayServerOptions {
   plugins?: RelayPlugin[];
   logger?: Logger;
   /** Injected state (tests); by default memory (no Redis) or Redis (PIZZAPI_REDIS_URL). */
   state?: SharedState;
+  /** The Redis client behind an injected state, for plugins' own keys (default: none). */
+  redis?: RedisCommandClient;
   clock?: () => number;
 }
 
@@ -65,6 +67,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   const readiness: ReadinessCheck[] = [];
 
   let state = options.state;
+  let redis: RedisCommandClient | null = options.redis ?? null;
   let adapter: AdapterFactory | undefined;
   if (config.redisUrl) {
     if (!state) {
@@ -72,6 +75,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       await client.connect();
       redisClients.push(client);
       state = createRedisState({ client, prefix: config.redisPrefix });
+      redis = client;
     }
     const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log, config.streamMaxLen);
     adapter = cluster.factory;
@@ -95,9 +99,16 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     pingTimeout: 60_000,
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     cors: { origin: config.trustedOrigins, credentials: true },
-    // Upgrades Socket.IO does not own (the legacy /ws/* bridge) may authenticate slowly.
+    // The relay answers every upgrade itself (UpgradeRouter): engine.io must not destroy the others.
     destroyUpgrade: false,
   });
+  // The relay owns the `upgrade` event: engine.io's listener is replaced by the router, which hands
+  // engine.io its own path and answers every other upgrade (a plugin's claim, or a refusal) at once.
+  http.removeAllListeners("upgrade");
+  // engine.io types its request with fields it adds itself (`_query`): the request it gets is the raw one.
+  const engineUpgrade = io.engine.handleUpgrade.bind(io.engine) as unknown as (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  const upgrades = new UpgradeRouter(log, { path: "/socket.io/", handleUpgrade: engineUpgrade });
+  http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
 
   const ctx: RelayContext = {
@@ -137,6 +148,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       });
     });
 
+  const stopHooks: Array<() => void | Promise<void>> = [];
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -149,6 +161,11 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       });
       http.closeAllConnections?.();
       await ctx.push.settled();
+      for (const hook of stopHooks) {
+        await Promise.resolve()
+          .then(hook)
+          .catch((err: unknown) => log.error({ err }, "plugin stop hook failed"));
+      }
       await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect().catch(() => undefined))));
       await sharedState.close();
       log.info("relay stopped");
@@ -157,6 +174,13 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   };
 
   const relay: RelayServer = { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
-  for (const plugin of options.plugins ?? []) await plugin(relay);
+  const clusterNodes = (): Promise<number | null> =>
+    ctx.viewer.adapter.serverCount().then(
+      (n) => n,
+      () => null,
+    );
+  for (const plugin of options.plugins ?? []) {
+    await plugin.attach?.(createPluginApi({ ctx, io, app, upgrades, redis, stopHooks, clusterSize: clusterNodes }));
+  }
   return relay;
 }

@@ -1,6 +1,7 @@
 import { Emitter } from "@socket.io/component-emitter";
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../protocol/constants.js";
+import { isRetryable } from "../../protocol/error-codes.js";
 import type { ErrorBody, Registered, RelayClientToServer, RelayServerToClient, Reply } from "../../protocol/index.js";
 import { watchStatus, type ConnectionStatus } from "./status.js";
 
@@ -73,7 +74,6 @@ export interface RelayClientStats {
 }
 
 /** Refusals of `register` worth another try: the relay's own trouble, not the request's. */
-const RETRYABLE: ReadonlySet<string> = new Set(["unavailable", "internal"]);
 
 /** A random id for this client's event stream: the relay de-duplicates resent events by it. */
 function newStreamId(): string {
@@ -252,7 +252,7 @@ export class RelayClient extends Emitter<RelayClientEvents, RelayClientEvents> {
       if (epoch !== this.epoch || !this.socket.connected) return;
       if (!reply.ok) {
         this.emit("error", reply.error);
-        if (!RETRYABLE.has(reply.error.code)) {
+        if (!isRetryable(reply.error.code)) {
           // The relay will refuse this registration every time (a payload it rejects): stop, say so.
           this.close();
           this.emit("status", { state: "failed", reason: reply.error.message, code: reply.error.code });

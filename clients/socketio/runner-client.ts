@@ -1,6 +1,7 @@
 import { Emitter } from "@socket.io/component-emitter";
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../protocol/constants.js";
+import { isRetryable } from "../../protocol/error-codes.js";
 import type { ErrorBody, ErrorCode, Reply } from "../../protocol/errors.js";
 import type { RunnerClientToServer, RunnerServerToClient } from "../../protocol/namespaces/runner.js";
 import type { RunnerSkill } from "../../protocol/shared.js";
@@ -134,7 +135,6 @@ export const DEFAULT_IO_OPTIONS = {
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
 /** Registration refusals that another attempt cannot fix: the client stops (status `failed`). */
-const FINAL_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>(["forbidden", "unauthorized", "invalid_payload", "invalid_token", "unsupported_protocol"]);
 
 type Called<T> = { kind: "missing" } | { kind: "ok"; value: T } | { kind: "threw"; message: string };
 type AnyFrame = { [E in RunnerFrame]: { event: E; payload: FramePayload<E> } }[RunnerFrame];
@@ -394,7 +394,7 @@ export class RunnerClient extends Emitter<Record<never, never>, Record<never, ne
       }
       if (!reply.ok) {
         const error = new RunnerClientError(reply.error.code, reply.error.message, "register_runner");
-        if (FINAL_REFUSALS.has(reply.error.code)) {
+        if (!isRetryable(reply.error.code)) {
           this.refusal = reply.error;
           this.emitReserved("error", error);
           this.socket.disconnect();

@@ -1,14 +1,13 @@
 import { z } from "zod";
 import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
-import type { SessionAdded, SessionInfo, SessionStatus } from "../shared.js";
+import { HandshakeVersionFields, type ConnectionData, type SessionAdded, type SessionInfo, type SessionStatus } from "../shared.js";
 
 /** `/hub`: a user's live session list. Replaces legacy `/ws/hub` (legacy-protocol.md section 6). */
 
 export const HubAuthSchema = z.object({
   apiKey: z.string().min(1).optional(),
-  protocolVersion: z.string().optional(),
-  clientVersion: z.string().optional(),
+  ...HandshakeVersionFields,
 });
 
 /** The hub takes no commands: the server pushes. */
@@ -26,11 +25,7 @@ export interface HubServerToClient {
 
 export type HubInterServer = NoInterServerEvents;
 
-export interface HubSocketData {
-  userId: string;
-  userName: string;
-  protocolVersion: string;
-  clientVersion: string | null;
+export interface HubSocketData extends ConnectionData {
   /** The session list was sent; a connection recovered without it (a failed list) asks again. */
   listed: boolean;
 }

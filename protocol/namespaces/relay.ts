@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
-import type { Attachment } from "../shared.js";
+import { HandshakeVersionFields, type Attachment, type ConnectionData } from "../shared.js";
 
 /**
  * `/relay`: the CLI (or a runner worker) publishes one live session. Replaces legacy `/ws/sessions`
@@ -94,15 +94,10 @@ export type RelayInterServer = NoInterServerEvents;
 export const RelayAuthSchema = z.object({
   /** Optional in the schema so a missing key is answered `unauthorized`, not `invalid_payload`. */
   apiKey: z.string().optional(),
-  protocolVersion: z.string().optional(),
-  clientVersion: z.string().optional(),
+  ...HandshakeVersionFields,
 });
 
-export interface RelaySocketData {
-  userId: string;
-  userName: string;
-  protocolVersion: string;
-  clientVersion: string | null;
+export interface RelaySocketData extends ConnectionData {
   /** Set by `register`; cleared by `session_end`. */
   sessionId: string | null;
   token: string | null;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ClientEventMap } from "../define.js";
 import type { ErrorBody } from "../errors.js";
-import { RunnerSkillSchema, type RunnerSkill } from "../shared.js";
+import { HandshakeVersionFields, RunnerSkillSchema, type RunnerSkill, type ConnectionData } from "../shared.js";
 
 /**
  * `/runner`: the runner daemon's control channel. Replaces legacy `/ws/runner` (legacy-protocol.md
@@ -15,8 +15,7 @@ export const RunnerAuthSchema = z.object({
   runnerToken: z.string().optional(),
   runnerId: z.string().optional(),
   runnerSecret: z.string().optional(),
-  protocolVersion: z.string().optional(),
-  clientVersion: z.string().optional(),
+  ...HandshakeVersionFields,
 });
 
 export const RegisterRunnerSchema = z.object({
@@ -96,11 +95,7 @@ export interface RunnerInterServer {
   runner_gone: (payload: { runnerId: string }) => void;
 }
 
-export interface RunnerSocketData {
-  userId: string;
-  userName: string;
-  protocolVersion: string;
-  clientVersion: string | null;
+export interface RunnerSocketData extends ConnectionData {
   runnerId: string | null;
   /** Registration generation in shared state: only the current one may refresh or remove the record. */
   generation: number;

@@ -1,14 +1,14 @@
 import { z } from "zod";
 import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
+import { HandshakeVersionFields, type ConnectionData } from "../shared.js";
 
 /** `/terminal`: a browser PTY view. Replaces legacy `/ws/terminal/:id` (legacy-protocol.md section 5). */
 
 export const TerminalAuthSchema = z.object({
   terminalId: z.string().min(1),
   apiKey: z.string().min(1).optional(),
-  protocolVersion: z.string().optional(),
-  clientVersion: z.string().optional(),
+  ...HandshakeVersionFields,
 });
 
 export const terminalClientSchemas = {
@@ -37,10 +37,6 @@ export interface TerminalServerToClient {
 
 export type TerminalInterServer = NoInterServerEvents;
 
-export interface TerminalSocketData {
-  userId: string;
-  userName: string;
-  protocolVersion: string;
-  clientVersion: string | null;
+export interface TerminalSocketData extends ConnectionData {
   terminalId: string;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
-import type { DisconnectReason, SessionEventFrame } from "../shared.js";
+import { HandshakeVersionFields, type ConnectionData, type DisconnectReason, type SessionEventFrame } from "../shared.js";
 
 /**
  * `/viewer`: a browser watches and drives one session. Replaces legacy `/ws/sessions/:id`
@@ -14,8 +14,7 @@ export const ViewerAuthSchema = z.object({
   lastSeq: z.number().int().nonnegative().optional(),
   /** For tools; browsers authenticate with the session cookie. */
   apiKey: z.string().min(1).optional(),
-  protocolVersion: z.string().optional(),
-  clientVersion: z.string().optional(),
+  ...HandshakeVersionFields,
 });
 
 const Empty = z.object({});
@@ -83,11 +82,7 @@ export interface ViewerServerToClient {
 
 export type ViewerInterServer = NoInterServerEvents;
 
-export interface ViewerSocketData {
-  userId: string;
-  userName: string;
-  protocolVersion: string;
-  clientVersion: string | null;
+export interface ViewerSocketData extends ConnectionData {
   sessionId: string;
   lastSeq: number | null;
   /**

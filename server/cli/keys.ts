@@ -6,7 +6,7 @@ import { createRedisState } from "../state/redis.js";
 import type { ApiKeyStore } from "../state/types.js";
 
 export type KeysRequest =
-  | { op: "create"; user: string; name?: string | undefined; json?: boolean | undefined }
+  | { op: "create"; user: string; name?: string | undefined; admin?: boolean | undefined; json?: boolean | undefined }
   | { op: "list"; user?: string | undefined; json?: boolean | undefined }
   | { op: "revoke"; id: string };
 
@@ -35,10 +35,10 @@ async function run(store: ApiKeyStore, req: KeysRequest): Promise<void> {
       const userId = req.user.trim();
       if (!userId) throw new Error("--user must not be empty");
       const userName = req.name?.trim() || userId;
-      const { key, meta } = await store.create({ userId, userName });
-      if (req.json) out(JSON.stringify({ key, userId, userName, id: meta.id }));
+      const { key, meta } = await store.create({ userId, userName, admin: req.admin === true });
+      if (req.json) out(JSON.stringify({ key, userId, userName, id: meta.id, admin: meta.admin }));
       else {
-        out(`API key for ${userName} (${userId}), id ${meta.id}:`);
+        out(`${meta.admin ? "Admin API key" : "API key"} for ${userName} (${userId}), id ${meta.id}:`);
         out(key);
         out("It is shown once: store it now.");
       }
@@ -48,7 +48,7 @@ async function run(store: ApiKeyStore, req: KeysRequest): Promise<void> {
       const keys = await store.list(req.user);
       if (req.json) out(JSON.stringify(keys));
       else if (keys.length === 0) out("no keys");
-      else for (const k of keys) out(`${k.id}  ${k.userId}  ${k.userName}  ${k.createdAt}`);
+      else for (const k of keys) out(`${k.id}  ${k.userId}  ${k.userName}  ${k.createdAt}${k.admin ? "  admin" : ""}`);
       return;
     }
     case "revoke": {

@@ -2,15 +2,17 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
 import type { RelayPlugin } from "../relay-server.js";
 import { runKeysCommand } from "./keys.js";
-import { runLegacyCliCheck } from "./legacy-cli.js";
 import { runStart } from "./start.js";
 
 export interface CliOptions {
-  /** Plugins `start` attaches (made only when `start` runs, so a plugin's config errors surface there). */
-  plugins?: Array<() => RelayPlugin>;
+  /** The plugins of the composition root: `start` attaches them, and their commands join the CLI. */
+  plugins?: RelayPlugin[];
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function runCli(options: CliOptions = {}, argv: string[] = process.argv): Promise<void> {
+  const env = options.env ?? process.env;
+  const plugins = options.plugins ?? [];
   /**
    * `pizzapi-relay`: argument parsing with commander (a well-kept parser with generated help and clear
    * errors for unknown options), the work itself in one module per command.
@@ -24,7 +26,7 @@ export async function runCli(options: CliOptions = {}, argv: string[] = process.
   program
     .command("start")
     .description("start one relay node (embedded single-node mode unless PIZZAPI_REDIS_URL is set)")
-    .action(async () => runStart(loadConfig(), (options.plugins ?? []).map((make) => make())));
+    .action(async () => runStart(loadConfig(env), plugins));
 
   const keys = program.command("keys").description("manage API keys (in Redis with PIZZAPI_REDIS_URL, else in PIZZAPI_DATA_DIR)");
   keys
@@ -32,31 +34,21 @@ export async function runCli(options: CliOptions = {}, argv: string[] = process.
     .description("mint an API key and print it once")
     .requiredOption("--user <userId>", "the user the key authenticates as")
     .option("--name <display name>", "the user's display name (defaults to the user id)")
-    .option("--json", "print {key, userId, userName} as JSON")
-    .action(async (opts: { user: string; name?: string; json?: boolean }) => runKeysCommand(loadConfig(), { op: "create", ...opts }));
+    .option("--admin", "give the key the operator scope (the migration routes and commands)")
+    .option("--json", "print {key, userId, userName, id, admin} as JSON")
+    .action(async (opts: { user: string; name?: string; admin?: boolean; json?: boolean }) => runKeysCommand(loadConfig(env), { op: "create", ...opts }));
   keys
     .command("list")
     .description("list API keys (never the keys themselves)")
     .option("--user <userId>", "only this user's keys")
     .option("--json", "print JSON")
-    .action(async (opts: { user?: string; json?: boolean }) => runKeysCommand(loadConfig(), { op: "list", ...opts }));
+    .action(async (opts: { user?: string; json?: boolean }) => runKeysCommand(loadConfig(env), { op: "list", ...opts }));
   keys
     .command("revoke <id>")
     .description("revoke an API key by its id (from `keys list`)")
-    .action(async (id: string) => runKeysCommand(loadConfig(), { op: "revoke", id }));
+    .action(async (id: string) => runKeysCommand(loadConfig(env), { op: "revoke", id }));
 
-  program
-    .command("legacy-cli")
-    .description("check a relay the way a deployed v0.1.x CLI sees it: register on /ws/sessions, publish, wait for every event_ack")
-    .requiredOption("--url <relay url>", "the relay's base URL, e.g. http://localhost:3000")
-    .requiredOption("--api-key <key>", "an API key (the x-api-key header)")
-    .option("--session <id>", "the session id to register (default: a new UUID)")
-    .option("--events <n>", "events to publish", "5")
-    .option("--timeout <ms>", "overall timeout", "10000")
-    .action(async (opts: { url: string; apiKey: string; session?: string; events: string; timeout: string }) => {
-      const code = await runLegacyCliCheck({ url: opts.url, apiKey: opts.apiKey, sessionId: opts.session, events: Number(opts.events), timeoutMs: Number(opts.timeout) });
-      process.exitCode = code;
-    });
+  for (const plugin of plugins) plugin.commands?.(program, env);
 
   try {
     await program.parseAsync(argv);

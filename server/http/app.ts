@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { SESSION_COOKIE } from "../auth/authenticate.js";
+import { ERRORS, HandshakeError, isRetryable } from "../../protocol/index.js";
+import { authenticate, SESSION_COOKIE } from "../auth/authenticate.js";
+import { authDeps } from "../auth/deps.js";
 import type { RelayConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { SharedState } from "../state/types.js";
@@ -46,9 +48,8 @@ export function createHttpApp(deps: {
     const key = c.req.header("x-api-key");
     if (!key) return c.json({ error: "Missing API key (x-api-key header)" }, 401);
     try {
-      const meta = await state.keys.verify(key);
-      if (!meta) return c.json({ error: "Invalid or expired API key" }, 401);
-      const identity = { userId: meta.userId, userName: meta.userName };
+      const { userId, userName } = await authenticate(authDeps(deps), { apiKey: key }, ["api-key"]);
+      const identity = { userId, userName };
       const token = await state.logins.create(identity, config.loginTtlMs);
       setCookie(c, SESSION_COOKIE, token, {
         httpOnly: true,
@@ -60,7 +61,8 @@ export function createHttpApp(deps: {
       log.info({ userId: identity.userId }, "browser login");
       return c.json({ ok: true, ...identity });
     } catch (err) {
-      log.error({ err }, "login failed: auth backend unavailable");
+      if (err instanceof HandshakeError && !isRetryable(err.data.code)) return c.json({ error: err.message }, ERRORS[err.data.code].http);
+      if (!(err instanceof HandshakeError)) log.error({ err }, "login failed: auth backend unavailable");
       return c.json({ error: "Authentication backend unavailable" }, 503);
     }
   });

@@ -1,31 +1,33 @@
 import type { Context } from "hono";
-import { getCookie } from "hono/cookie";
-import { SESSION_COOKIE } from "../auth/authenticate.js";
-import { isTrustedOrigin } from "../auth/origin.js";
+import { ERRORS, HandshakeError, type ErrorCode, type HttpErrorStatus } from "../../protocol/index.js";
+import { authenticate, type Authenticated } from "../auth/authenticate.js";
+import { authDeps } from "../auth/deps.js";
 import type { RelayContext } from "../sessions/context.js";
-import type { Identity } from "../state/types.js";
 
-export type CallerResult = { ok: true; identity: Identity } | { ok: false; status: 401 | 403 | 503; error: string };
+export type CallerResult = { ok: true; identity: Authenticated } | { ok: false; status: HttpErrorStatus; error: string };
+
+/** REST bodies of refused callers, as the legacy REST routes answered them (statuses: error-codes.ts). */
+const REST_BODIES: Partial<Record<ErrorCode, string>> = {
+  unauthorized: "Unauthorized",
+  untrusted_origin: "Untrusted origin",
+  auth_unavailable: "Authentication backend unavailable",
+};
 
 /**
  * The caller of a control-API route: an `x-api-key` (tools, the CLI) or the browser login cookie. A
  * cookie-authenticated request must not come from an untrusted Origin (CSRF on state-changing routes).
  */
-export async function caller(ctx: RelayContext, c: Context): Promise<CallerResult> {
+export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config">, c: Context): Promise<CallerResult> {
   try {
-    const key = c.req.header("x-api-key");
-    if (key) {
-      const meta = await ctx.state.keys.verify(key);
-      return meta ? { ok: true, identity: { userId: meta.userId, userName: meta.userName } } : { ok: false, status: 401, error: "Unauthorized" };
-    }
-    const token = getCookie(c, SESSION_COOKIE);
-    if (!token) return { ok: false, status: 401, error: "Unauthorized" };
-    if (!isTrustedOrigin(c.req.header("origin"), ctx.config.trustedOrigins)) return { ok: false, status: 403, error: "Untrusted origin" };
-    const identity = await ctx.state.logins.verify(token);
-    return identity ? { ok: true, identity } : { ok: false, status: 401, error: "Unauthorized" };
+    const identity = await authenticate(authDeps(ctx), { apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin") }, [
+      "api-key",
+      "cookie",
+    ]);
+    return { ok: true, identity };
   } catch (err) {
-    ctx.log.error({ err }, "caller authentication failed: auth backend unavailable");
-    return { ok: false, status: 503, error: "Authentication backend unavailable" };
+    const code: ErrorCode = err instanceof HandshakeError ? err.data.code : "internal";
+    if (!(err instanceof HandshakeError)) ctx.log.error({ err }, "caller authentication failed");
+    return { ok: false, status: ERRORS[code].http, error: REST_BODIES[code] ?? ERRORS[code].message };
   }
 }
 

@@ -18,6 +18,3 @@ export function closeForRetry(socket: ClosableSocket): boolean {
   socket.conn.close();
   return true;
 }
-
-/** Failures worth a retry rather than a final refusal. */
-export const TRANSIENT_CODES: ReadonlySet<string> = new Set(["auth_unavailable", "unavailable", "internal"]);

@@ -1,5 +1,5 @@
 import type { Namespace, Server, Socket } from "socket.io";
-import type { NamespaceMaps, NamespaceName } from "../../protocol/index.js";
+import type { ConnectionData, ErrorBody, NamespaceMaps, NamespaceName } from "../../protocol/index.js";
 
 /** The root server: the default namespace carries nothing, every feature lives in a typed namespace. */
 export type RelayIo = Server<Record<never, never>, Record<never, never>, Record<never, never>, Record<never, never>>;
@@ -25,6 +25,25 @@ export type TypedSocket<N extends NamespaceName> = Socket<
  */
 export function typedNamespace<N extends NamespaceName>(io: RelayIo, name: N): TypedNamespace<N> {
   return io.of(name) as unknown as TypedNamespace<N>;
+}
+
+/** Any namespace, seen only through what all of them share: ConnectionData and the `error` event. */
+export type CommonNamespace = Namespace<
+  Record<never, never>,
+  { error: (body: ErrorBody) => void },
+  Record<never, never>,
+  ConnectionData & { runnerId?: string | null; sessionId?: string | null }
+>;
+export type CommonSocket = Socket<
+  Record<never, never>,
+  { error: (body: ErrorBody) => void },
+  Record<never, never>,
+  ConnectionData & { runnerId?: string | null; sessionId?: string | null }
+>;
+
+/** Every namespace's socket.data extends ConnectionData (protocol/shared.ts): the cast is sound. */
+export function commonNamespace(io: RelayIo, name: NamespaceName): CommonNamespace {
+  return io.of(name) as unknown as CommonNamespace;
 }
 
 /** Room names: every party is addressed through a room, never a node-local socket map (design.md 6). */

@@ -11,8 +11,8 @@ import { handshake } from "./middleware.js";
 export function mountHubNamespace(ctx: RelayContext): void {
   const nsp = ctx.hub;
   nsp.use(
-    handshake(ctx, "/hub", HubAuthSchema, "browser", (socket, { identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, listed: false };
+    handshake(ctx, "/hub", HubAuthSchema, "browser", (socket, { connection }) => {
+      socket.data = { ...connection, listed: false };
     }),
   );
   const handlers: HandlerTable<"/hub"> = {};

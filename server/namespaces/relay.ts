@@ -11,8 +11,8 @@ import { handshake } from "./middleware.js";
 export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGraceMs: number }): void {
   const nsp = ctx.relay;
   nsp.use(
-    handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null, lastStreamSeq: null };
+    handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { connection }) => {
+      socket.data = { ...connection, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null, lastStreamSeq: null };
     }),
   );
 

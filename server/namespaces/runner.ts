@@ -13,8 +13,8 @@ import { handshake } from "./middleware.js";
 export function mountRunnerNamespace(ctx: RelayContext): void {
   const nsp = ctx.runner;
   nsp.use(
-    handshake(ctx, "/runner", RunnerAuthSchema, "runner", (socket, { auth, identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, runnerId: null, generation: 0, skills: [] };
+    handshake(ctx, "/runner", RunnerAuthSchema, "runner", (socket, { auth, connection }) => {
+      socket.data = { ...connection, runnerId: null, generation: 0, skills: [] };
       handshakeIdentity.set(socket, { runnerId: auth.runnerId, runnerSecret: auth.runnerSecret });
     }),
   );

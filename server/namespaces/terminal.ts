@@ -14,8 +14,8 @@ export const PENDING_TERMINAL_TTL_MS = 60_000;
 export function mountTerminalNamespace(ctx: RelayContext): void {
   const nsp = ctx.terminal;
   nsp.use(
-    handshake(ctx, "/terminal", TerminalAuthSchema, "browser", (socket, { auth, identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, terminalId: auth.terminalId };
+    handshake(ctx, "/terminal", TerminalAuthSchema, "browser", (socket, { auth, connection }) => {
+      socket.data = { ...connection, terminalId: auth.terminalId };
     }),
   );
 

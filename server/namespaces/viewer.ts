@@ -11,8 +11,8 @@ import { joinViewer, sendSnapshot } from "./viewer-join.js";
 export function mountViewerNamespace(ctx: RelayContext): void {
   const nsp = ctx.viewer;
   nsp.use(
-    handshake(ctx, "/viewer", ViewerAuthSchema, "browser", (socket, { auth, identity, protocolVersion, clientVersion }) => {
-      socket.data = { ...identity, protocolVersion, clientVersion, sessionId: auth.sessionId, lastSeq: auth.lastSeq ?? null, joined: false };
+    handshake(ctx, "/viewer", ViewerAuthSchema, "browser", (socket, { auth, connection }) => {
+      socket.data = { ...connection, sessionId: auth.sessionId, lastSeq: auth.lastSeq ?? null, joined: false };
     }),
   );
 

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { hashSecret, randomHex } from "../auth/secrets.js";
 import { mintApiKey } from "./records.js";
-import type { ApiKeyMeta, ApiKeyStore, Identity } from "./types.js";
+import type { ApiKeyMeta, ApiKeyStore, NewApiKey } from "./types.js";
 
 interface StoredKey extends ApiKeyMeta {
   hash: string;
@@ -58,7 +58,7 @@ export class FileApiKeyStore implements ApiKeyStore {
     return run;
   }
 
-  async create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }> {
+  async create(input: NewApiKey): Promise<{ key: string; meta: ApiKeyMeta }> {
     const { key, hash, meta } = mintApiKey(input);
     await this.mutate((data) => data.keys.push({ ...meta, hash }));
     return { key, meta };
@@ -83,6 +83,7 @@ export class FileApiKeyStore implements ApiKeyStore {
   }
 }
 
+/** Keys written before the admin scope existed have no `admin` field: ordinary keys. */
 function strip({ hash: _hash, ...meta }: StoredKey): ApiKeyMeta {
-  return meta;
+  return { ...meta, admin: meta.admin === true };
 }

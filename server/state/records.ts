@@ -2,7 +2,7 @@ import { hashSecret, newId, randomHex } from "../auth/secrets.js";
 import type {
   ApiKeyMeta,
   ClaimInput,
-  Identity,
+  NewApiKey,
   PushSubscriptionRecord,
   RunnerRecord,
   RunnerRegistration,
@@ -38,12 +38,12 @@ export function newSessionRecord(input: ClaimInput, sessionId: string): SessionR
 }
 
 /** A fresh API key: the plain key (shown once), its hash (stored) and its metadata. */
-export function mintApiKey(input: Identity & { name?: string | null }): { key: string; hash: string; meta: ApiKeyMeta } {
+export function mintApiKey(input: NewApiKey): { key: string; hash: string; meta: ApiKeyMeta } {
   const key = randomHex(32);
   return {
     key,
     hash: hashSecret(key),
-    meta: { id: newId(), userId: input.userId, userName: input.userName, name: input.name ?? null, createdAt: new Date().toISOString() },
+    meta: { id: newId(), userId: input.userId, userName: input.userName, name: input.name ?? null, createdAt: new Date().toISOString(), admin: input.admin === true },
   };
 }
 

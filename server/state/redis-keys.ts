@@ -10,10 +10,11 @@ import {
   type RedisCommandClient,
   type ScriptRunner,
 } from "./redis-scripts.js";
-import type { ApiKeyMeta, ApiKeyStore, Identity, LoginStore } from "./types.js";
+import type { ApiKeyMeta, ApiKeyStore, Identity, LoginStore, NewApiKey } from "./types.js";
 
 /**
- * API keys in Redis: `P apikey:{sha256}` HASH (id, userId, userName, name (absent = null), createdAt)
+ * API keys in Redis: `P apikey:{sha256}` HASH (id, userId, userName, name (absent = null), createdAt,
+ * admin ("1"; absent = an ordinary key))
  * plus the index `P apikeys` HASH id → sha256. The plain key is never stored.
  */
 export class RedisApiKeyStore implements ApiKeyStore {
@@ -31,7 +32,7 @@ export class RedisApiKeyStore implements ApiKeyStore {
     return `${this.prefix}apikeys`;
   }
 
-  async create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }> {
+  async create(input: NewApiKey): Promise<{ key: string; meta: ApiKeyMeta }> {
     const { key, hash, meta } = mintApiKey(input);
     await this.scripts.run(
       KEY_CREATE,
@@ -49,6 +50,8 @@ export class RedisApiKeyStore implements ApiKeyStore {
         meta.name === null ? "d" : `s${meta.name}`,
         "createdAt",
         `s${meta.createdAt}`,
+        "admin",
+        meta.admin ? "s1" : "d",
       ],
     );
     return { key, meta };
@@ -84,6 +87,7 @@ function decodeKey(fields: Map<string, string>): ApiKeyMeta {
     userName: need("userName"),
     name: fields.get("name") ?? null,
     createdAt: need("createdAt"),
+    admin: fields.get("admin") === "1",
   };
 }
 

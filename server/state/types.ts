@@ -17,11 +17,18 @@ export interface ApiKeyMeta extends Identity {
   id: string;
   name: string | null;
   createdAt: string;
+  /** The operator scope: the migration control routes and commands (`keys create --admin`). */
+  admin: boolean;
+}
+
+export interface NewApiKey extends Identity {
+  name?: string | null;
+  admin?: boolean;
 }
 
 export interface ApiKeyStore {
   /** Mints a key. The plain key is returned once and never stored: only its SHA-256 is. */
-  create(input: Identity & { name?: string | null }): Promise<{ key: string; meta: ApiKeyMeta }>;
+  create(input: NewApiKey): Promise<{ key: string; meta: ApiKeyMeta }>;
   verify(key: string): Promise<ApiKeyMeta | null>;
   list(userId?: string): Promise<ApiKeyMeta[]>;
   revoke(id: string): Promise<boolean>;

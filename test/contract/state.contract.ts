@@ -73,13 +73,23 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
     });
 
     describe("API keys", () => {
+      it("keeps the admin scope of a key, and only of that key", async () => {
+        const admin = await state.keys.create({ userId: "ops", userName: "Ops", admin: true });
+        const plain = await state.keys.create({ userId: "ops", userName: "Ops", admin: false });
+        expect(admin.meta.admin).toBe(true);
+        expect(plain.meta.admin).toBe(false);
+        expect(await state.keys.verify(admin.key)).toMatchObject({ id: admin.meta.id, admin: true });
+        expect(await state.keys.verify(plain.key)).toMatchObject({ id: plain.meta.id, admin: false });
+        expect((await state.keys.list("ops")).map((k) => [k.id, k.admin]).sort()).toEqual([[admin.meta.id, true], [plain.meta.id, false]].sort());
+      });
+
       it("creates, verifies, lists and revokes keys", async () => {
         const a = await state.keys.create({ userId: "u1", userName: "Alice", name: "laptop" });
         const b = await state.keys.create({ userId: "u1", userName: "Alice" });
         const c = await state.keys.create({ userId: "u2", userName: "Bob", name: null });
         expect(a.key).toMatch(/^[0-9a-f]{64}$/);
         expect(new Set([a.key, b.key, c.key]).size).toBe(3);
-        expect(a.meta).toEqual({ id: a.meta.id, userId: "u1", userName: "Alice", name: "laptop", createdAt: a.meta.createdAt });
+        expect(a.meta).toEqual({ id: a.meta.id, userId: "u1", userName: "Alice", name: "laptop", createdAt: a.meta.createdAt, admin: false });
         expect(new Date(a.meta.createdAt).toISOString()).toBe(a.meta.createdAt);
         expect(b.meta.name).toBeNull();
 

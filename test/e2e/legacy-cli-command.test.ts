@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runLegacyCliCheck } from "../../server/cli/legacy-cli.js";
+import { runLegacyCliCheck } from "../../clients/legacy/probe.js";
 import { startRelay, type TestRelay } from "../helpers/relay.js";
 
 /** `pizzapi-relay legacy-cli`: an operator's check of a deployment as an old CLI sees it. */

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
 import { createRelayServer, type RelayServer } from "../../server/relay-server.js";
-import { legacyBridge } from "../../bridge/index.js";
-import { loadBridgeConfig } from "../../bridge/config.js";
+import { relayPlugins } from "../../bin/composition.js";
 
 export interface TestRelay {
   relay: RelayServer;
@@ -16,7 +15,7 @@ export interface TestRelay {
 
 /**
  * One relay node in this process on a free port (embedded mode unless PIZZAPI_REDIS_URL is given), with
- * the legacy bridge attached as `pizzapi-relay start` attaches it.
+ * the plugins of the composition root, as `pizzapi-relay start` attaches them.
  */
 export async function startRelay(env: Record<string, string> = {}): Promise<TestRelay> {
   const dataDir = env.PIZZAPI_DATA_DIR ?? (await mkdtemp(join(tmpdir(), "pizzapi-test-")));
@@ -30,7 +29,7 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
   });
   const relay = await createRelayServer(config, {
     logger: createLogger({ level: config.logLevel, nodeId: "test" }),
-    plugins: [legacyBridge(loadBridgeConfig(env))],
+    plugins: relayPlugins(env),
   });
   const port = await relay.start();
   return { relay, port, url: `http://127.0.0.1:${port}`, stop: () => relay.stop() };

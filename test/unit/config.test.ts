@@ -1,12 +1,6 @@
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  ACCEPTED_PROTOCOL_RANGE,
-  checkProtocolVersion,
-  LEGACY_PROTOCOL_VERSION,
-  PROTOCOL_VERSION,
-} from "../../protocol/index.js";
 import { ConfigError, loadConfig } from "../../server/config.js";
 
 /** loadConfig reads only the env object it is given, so every case here is a plain object. */
@@ -126,34 +120,5 @@ describe("loadConfig refuses invalid values with a ConfigError naming the variab
     const err = configError({ PORT: "x", PIZZAPI_SIO_ADAPTER: "kafka" });
     expect(err.message).toContain("PORT");
     expect(err.message).toContain("PIZZAPI_SIO_ADAPTER");
-  });
-});
-
-describe("checkProtocolVersion", () => {
-  it("accepts this protocol's version and any 1.x", () => {
-    expect(checkProtocolVersion(PROTOCOL_VERSION)).toEqual({ ok: true, version: PROTOCOL_VERSION });
-    expect(checkProtocolVersion("1.7.3")).toEqual({ ok: true, version: "1.7.3" });
-  });
-
-  it.each([[undefined], [null], [""]])("reports %j as missing", (declared) => {
-    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "missing" });
-  });
-
-  it.each([[1], ["1"], ["1.0"], ["one.two.three"], [{ major: 1 }], [["1.0.0"]]])("reports %j as malformed", (declared) => {
-    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "malformed" });
-  });
-
-  it.each([["2.0.0"], ["0.9.9"], ["1.0.0-beta.1"]])("reports %s as unsupported, echoing the version", (declared) => {
-    expect(checkProtocolVersion(declared)).toEqual({ ok: false, reason: "unsupported", version: declared });
-  });
-
-  it("does not accept the legacy protocol 0 in the typed handshake", () => {
-    expect(checkProtocolVersion(LEGACY_PROTOCOL_VERSION)).toMatchObject({ ok: false, reason: "unsupported" });
-  });
-
-  it("checks against a given range", () => {
-    expect(checkProtocolVersion("2.1.0", "^2.0.0")).toEqual({ ok: true, version: "2.1.0" });
-    expect(checkProtocolVersion("1.0.0", "^2.0.0")).toMatchObject({ ok: false, reason: "unsupported" });
-    expect(ACCEPTED_PROTOCOL_RANGE).toBe("^1.0.0");
   });
 });

@@ -1,4 +1,4 @@
-import { LegacyCliClient } from "../../clients/legacy/cli-client.js";
+import { LegacyCliClient } from "./cli-client.js";
 
 export interface LegacyCliCheck {
   url: string;

@@ -1,0 +1,40 @@
+import type { Command } from "commander";
+import { legacyBridge } from "../bridge/index.js";
+import { runLegacyCliCheck } from "../clients/legacy/probe.js";
+import { migrationPlane } from "../migration/index.js";
+import type { RelayPlugin } from "../server/plugins/types.js";
+
+/**
+ * The composition root: the relay's plugins, used by the `pizzapi-relay` command and by the test helpers
+ * alike. Retiring the legacy path for good = deleting `bridge/` and its line below (and the legacy probe
+ * with `clients/legacy/`): the migration plane then answers every `/ws/*` upgrade with the retirement
+ * notice.
+ */
+export function relayPlugins(env: NodeJS.ProcessEnv = process.env): RelayPlugin[] {
+  return [
+    legacyBridge(env), // the legacy /ws/* endpoints
+    migrationPlane(env), // modes per client generation, census, status
+    legacyProbe(),
+  ];
+}
+
+/** `pizzapi-relay legacy-cli`: checks a deployment the way a deployed v0.1.x CLI sees it. */
+function legacyProbe(): RelayPlugin {
+  return {
+    name: "legacy-probe",
+    commands: (program: Command) => {
+      program
+        .command("legacy-cli")
+        .description("check a relay the way a deployed v0.1.x CLI sees it: register on /ws/sessions, publish, wait for every event_ack")
+        .requiredOption("--url <relay url>", "the relay's base URL, e.g. http://localhost:3000")
+        .requiredOption("--api-key <key>", "an API key (the x-api-key header)")
+        .option("--session <id>", "the session id to register (default: a new UUID)")
+        .option("--events <n>", "events to publish", "5")
+        .option("--timeout <ms>", "overall timeout", "10000")
+        .action(async (opts: { url: string; apiKey: string; session?: string; events: string; timeout: string }) => {
+          const code = await runLegacyCliCheck({ url: opts.url, apiKey: opts.apiKey, sessionId: opts.session, events: Number(opts.events), timeoutMs: Number(opts.timeout) });
+          process.exitCode = code;
+        });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../logger.js";
+import type { UpgradeRefusal, UpgradeRequest, UpgradeVerdict } from "../plugins/types.js";
+import { refuseUpgrade } from "./refuse-upgrade.js";
+
+type Guard = (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
+
+const NOT_FOUND: UpgradeRefusal = { status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
+
+/**
+ * The relay owns the HTTP `upgrade` event (engine.io's own listener is removed): `/socket.io/` goes to
+ * engine.io; a path under a plugin's claimed prefix goes to that plugin, after the guards of its
+ * prefixes; anything else gets the unclaimed answer of its prefix, or 404. Every upgrade is answered
+ * (docs/architecture.md section 5).
+ */
+export class UpgradeRouter {
+  private readonly claims: Array<{ prefix: string; handler: (upgrade: UpgradeRequest) => void }> = [];
+  private readonly guards: Array<{ prefix: string; guard: Guard }> = [];
+  private readonly unclaimed: Array<{ prefix: string; answer: (req: IncomingMessage) => UpgradeRefusal }> = [];
+
+  constructor(
+    private readonly log: Logger,
+    private readonly engine: { path: string; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
+  ) {}
+
+  claim(prefix: string, handler: (upgrade: UpgradeRequest) => void): void {
+    if (this.claims.some((c) => c.prefix === prefix) || prefix.startsWith(this.engine.path)) throw new Error(`Upgrade prefix ${prefix} is already claimed`);
+    this.claims.push({ prefix, handler });
+  }
+
+  guard(prefix: string, guard: Guard): void {
+    this.guards.push({ prefix, guard });
+  }
+
+  answerUnclaimed(prefix: string, answer: (req: IncomingMessage) => UpgradeRefusal): void {
+    this.unclaimed.push({ prefix, answer });
+  }
+
+  readonly handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", () => socket.destroy());
+    if ((req.url ?? "").startsWith(this.engine.path)) {
+      this.engine.handleUpgrade(req, socket, head);
+      return;
+    }
+    const path = new URL(req.url ?? "/", "http://relay").pathname;
+    this.route(path, req, socket, head).catch((err: unknown) => {
+      this.log.error({ err, path }, "upgrade failed");
+      refuseUpgrade(socket, { status: 500, body: "Internal error" });
+    });
+  };
+
+  private async route(path: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const responseHeaders: Record<string, string> = {};
+    for (const { prefix, guard } of this.guards) {
+      if (!path.startsWith(prefix)) continue;
+      const verdict = await guard(req);
+      if (verdict && "refuse" in verdict) return refuseUpgrade(socket, verdict.refuse);
+      if (verdict) Object.assign(responseHeaders, verdict.headers);
+    }
+    const claim = longest(this.claims, path);
+    if (claim) return claim.handler({ req, socket, head, responseHeaders });
+    const answer = longest(this.unclaimed, path)?.answer(req) ?? NOT_FOUND;
+    this.log.info({ path, status: answer.status }, "upgrade refused: no endpoint");
+    refuseUpgrade(socket, answer);
+  }
+}
+
+function longest<T extends { prefix: string }>(entries: T[], path: string): T | undefined {
+  let best: T | undefined;
+  for (const entry of entries) if (path.startsWith(entry.prefix) && (!best || entry.prefix.length > best.prefix.length)) best = entry;
+  return best;
+}
