@@ -18,6 +18,8 @@ export class ModeSync {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
   private refreshing: Promise<void> | null = null;
+  /** Called after this node applied a change (the census reports it at once). */
+  onApplied: () => void = () => undefined;
 
   constructor(
     private readonly api: PluginApi,
@@ -71,7 +73,9 @@ export class ModeSync {
       this.api.log.info({ generation, from: before.mode, to: after.mode, source: after.source }, "migration mode applied");
       if (after.mode === "off") this.closeLive(generation);
     }
+    const changed = GENERATIONS.some((g) => this.appliedAt.get(g) === now);
     this.current = next;
+    if (changed) this.onApplied();
   }
 
   private closeLive(generation: Generation): void {

@@ -81,7 +81,8 @@ export interface RelayServerToClient {
   error: (payload: ErrorBody) => void;
   /** A viewer joined and asked for fresh state. */
   connected: (payload: Record<never, never>) => void;
-  input: (payload: { text: string; attachments: Attachment[]; client?: string; deliverAs?: "steer" | "followUp" }) => void;
+  /** The socket-v1-acked generation acknowledges it (`delivered`); the others get no ack. */
+  input: (payload: { text: string; attachments: Attachment[]; client?: string; deliverAs?: "steer" | "followUp" }, ack?: (delivered: boolean) => void) => void;
   model_set: (payload: { provider: string; modelId: string }) => void;
   /** Verbatim viewer `exec` frame without `type`. */
   exec: (payload: { id: string; command: string } & Record<string, unknown>) => void;

@@ -76,6 +76,19 @@ export function bindHandlers<N extends NamespaceName>(
   // Sequential: each frame's handler starts when the previous one finished, so frames of different types
   // take effect in the order the client sent them (handlers await different numbers of round trips).
   let previous: Promise<void> = Promise.resolve();
+  // An event the namespace does not serve is ignored (clients of newer generations send some), but one
+  // sent with an ack is refused through it at once instead of leaving the client to its timeout.
+  const served = new Set(Object.keys(handlers));
+  socket.use((packet, next) => {
+    const [event] = packet;
+    if (typeof event === "string" && served.has(event)) return next();
+    const name = String(event).slice(0, 64);
+    const last: unknown = packet[packet.length - 1];
+    if (packet.length > 1 && typeof last === "function") {
+      (last as (reply: unknown) => void)(failure("unknown_event", `This relay does not serve ${JSON.stringify(name)} on ${socket.nsp.name}`));
+    }
+    log.debug({ event: name, socket: socket.id }, "unknown event ignored");
+  });
   for (const event of Object.keys(handlers) as Array<EventName<N>>) {
     const schema = (schemas as Record<string, z.ZodType>)[event];
     const handler = handlers[event];

@@ -46,12 +46,33 @@ export function commonNamespace(io: RelayIo, name: NamespaceName): CommonNamespa
   return io.of(name) as unknown as CommonNamespace;
 }
 
+type AckOf<F> = F extends (payload: never, ack?: (reply: infer R) => void) => void ? R : never;
+type PayloadOf<F> = F extends (payload: infer P, ...rest: never[]) => void ? P : never;
+
+/**
+ * Emits `event` to a room with a timeout and collects the acknowledgements. The event maps type an ack
+ * as optional where only some client generations send one (`/relay` `input`), and socket.io's typings
+ * only decorate required ones; this restores the `(err, replies[])` callback, typed from the map.
+ */
+export function emitCollectingAcks<N extends NamespaceName, E extends keyof NamespaceMaps[N]["s2c"] & string>(
+  target: ReturnType<TypedNamespace<N>["to"]>,
+  timeoutMs: number,
+  event: E,
+  payload: PayloadOf<NamespaceMaps[N]["s2c"][E]>,
+  done: (err: Error | null, replies: Array<AckOf<NamespaceMaps[N]["s2c"][E]>>) => void,
+): void {
+  const untyped = target.timeout(timeoutMs) as unknown as { emit(event: string, payload: unknown, done: (err: Error | null, replies: unknown[]) => void): void };
+  untyped.emit(event, payload, done as (err: Error | null, replies: unknown[]) => void);
+}
+
 /** Room names: every party is addressed through a room, never a node-local socket map (design.md 6). */
 export const rooms = {
   /** Viewers of a session (/viewer). */
   session: (sessionId: string) => `session:${sessionId}`,
   /** The CLI connection currently publishing a session (/relay). */
   cli: (sessionId: string) => `cli:${sessionId}`,
+  /** The subset of `cli:` whose client acknowledges `input` (the socket-v1-acked generation). */
+  cliAcked: (sessionId: string) => `cli-acked:${sessionId}`,
   /** A user's hub sockets (/hub). */
   hubUser: (userId: string) => `hub:user:${userId}`,
   runner: (runnerId: string) => `runner:${runnerId}`,

@@ -1,11 +1,14 @@
 import { failure, viewerClientSchemas, ViewerAuthSchema, type Ack } from "../../protocol/index.js";
 import { bindHandlers, RequestError, type HandlerTable } from "../io/handlers.js";
-import { rooms, type TypedSocket } from "../io/typed.js";
+import { emitCollectingAcks, rooms, type TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import { normalizeAttachments, normalizeDeliverAs } from "../sessions/normalize.js";
 import type { SessionRecord } from "../state/types.js";
 import { handshake } from "./middleware.js";
 import { joinViewer, sendSnapshot } from "./viewer-join.js";
+
+/** How long the relay waits for a socket-v1-acked CLI's `input` acknowledgement (it is only logged). */
+const INPUT_ACK_TIMEOUT_MS = 10_000;
 
 /** `/viewer`: a browser watching and driving one session (legacy `/ws/sessions/:id`, section 3). */
 export function mountViewerNamespace(ctx: RelayContext): void {
@@ -44,11 +47,20 @@ export function mountViewerNamespace(ctx: RelayContext): void {
       if (!(await liveSession(socket, true))) return notLive(ack);
       const client = typeof payload.client === "string" ? payload.client : undefined;
       const deliverAs = normalizeDeliverAs(payload.deliverAs);
-      toCli(socket).emit("input", {
+      const input = {
         text: payload.text,
         attachments: normalizeAttachments(payload.attachments),
         ...(client !== undefined ? { client } : {}),
         ...(deliverAs !== undefined ? { deliverAs } : {}),
+      };
+      const sessionId = socket.data.sessionId;
+      // Each CLI generation gets `input` the way it was built for (protocol/generations.ts): with an ack
+      // for socket-v1-acked CLIs (without one they would take the recovery offset for their ack and
+      // report a false error), as a plain recoverable event for everyone else.
+      ctx.relay.to(rooms.cli(sessionId)).except(rooms.cliAcked(sessionId)).emit("input", input);
+      emitCollectingAcks<"/relay", "input">(ctx.relay.to(rooms.cliAcked(sessionId)), INPUT_ACK_TIMEOUT_MS, "input", input, (err, delivered) => {
+        if (err) ctx.log.info({ sessionId }, "an input acknowledgement did not come in time");
+        else if (delivered.includes(false)) ctx.log.info({ sessionId }, "the CLI did not take an input");
       });
       ack?.({ ok: true });
     },

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Command } from "commander";
-import type { Hono } from "hono";
+import type { Env, Hono } from "hono";
 import type { ErrorBody, ErrorCode, Generation, HttpErrorStatus, NamespaceName } from "../../protocol/index.js";
 import type { Authenticated, CredentialKind, Credentials } from "../auth/authenticate.js";
 import type { RelayConfig } from "../config.js";
@@ -79,7 +79,7 @@ export interface PluginApi {
   /** The answer to upgrades under `prefix` that no plugin claims (otherwise: 404). */
   answerUnclaimed(prefix: string, answer: (req: IncomingMessage) => UpgradeRefusal): void;
   /** Mounts REST routes under `basePath`. */
-  route(basePath: string, app: Hono): void;
+  route<E extends Env>(basePath: string, app: Hono<E>): void;
   /** Admission policy for a namespace's handshakes (after authentication and generation routing). */
   gateHandshakes(namespace: NamespaceName, gate: HandshakeGate): void;
   /** Policy for a namespace's client events, before validation and handlers. */

@@ -1,4 +1,4 @@
-import type { DisconnectReason, Registered } from "../../protocol/index.js";
+import { GENERATION_SPECS, type DisconnectReason, type Registered } from "../../protocol/index.js";
 import { randomHex, newId } from "../auth/secrets.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionRecord } from "../state/types.js";
@@ -44,15 +44,15 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   // A second register on one socket for another id: the first session is this socket's to end.
   if (previous && previous !== record.sessionId) {
     await endSession(ctx, previous, socket.data.generation, "Session ended");
-    socket.leave(rooms.cli(previous));
+    for (const room of cliRooms(socket, previous)) socket.leave(room);
   }
   if (outcome === "reconnected") {
     // The replaced connection (on any node) stops receiving viewer traffic; its late frames are refused
     // by the generation check and its late disconnect ends nothing. `except` matters: cluster adapters
     // apply the leave locally only after publishing it, i.e. after this socket's join below.
-    ctx.relay.in(rooms.cli(record.sessionId)).except(socket.id).socketsLeave(rooms.cli(record.sessionId));
+    ctx.relay.in(rooms.cli(record.sessionId)).except(socket.id).socketsLeave([rooms.cli(record.sessionId), rooms.cliAcked(record.sessionId)]);
   }
-  socket.join(rooms.cli(record.sessionId));
+  socket.join(cliRooms(socket, record.sessionId));
   const token = randomHex(32);
   socket.data.sessionId = record.sessionId;
   socket.data.token = token;
@@ -88,6 +88,14 @@ export async function endSession(ctx: RelayContext, sessionId: string, generatio
   return ended;
 }
 
+/**
+ * The rooms a CLI connection of a session is in: `cli:<id>`, and `cli-acked:<id>` for the generation
+ * whose `input` listener takes an acknowledgement (protocol/generations.ts, `inputWithAck`).
+ */
+function cliRooms(socket: TypedSocket<"/relay">, sessionId: string): string[] {
+  return GENERATION_SPECS[socket.data.clientGeneration].inputWithAck ? [rooms.cli(sessionId), rooms.cliAcked(sessionId)] : [rooms.cli(sessionId)];
+}
+
 /** `session_end` from the CLI: ends its session and forgets it; the socket may register again. */
 export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay">): Promise<void> {
   const sessionId = socket.data.sessionId;
@@ -97,7 +105,7 @@ export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay
   socket.data.token = null;
   socket.data.lastAckedSeq = 0;
   detachConnection(socket);
-  socket.leave(rooms.cli(sessionId));
+  for (const room of cliRooms(socket, sessionId)) socket.leave(room);
   await endSession(ctx, sessionId, generation, "Session ended");
 }
 

@@ -220,9 +220,13 @@ describe("legacy and Socket.IO clients mixed across three nodes", () => {
     ]);
 
     // A second session from another legacy CLI on C: session_added at both hubs, identical.
+    // (A session_added of the first session may still arrive after the list, if its broadcast from C was
+    // in flight when the hub joined: clients de-duplicate it by sessionId, docs/legacy-protocol.md 6.)
     const second = keep(await legacyCli(C.url, carolKey, { cwd: "/home/carol/api" }));
-    const [addedFrame] = await legacyHub.next("session_added");
-    const [addedEvent] = await hubRec.next("session_added");
+    await legacyHub.until(() => legacyHub.typed("session_added").some((f) => f.sessionId === second.sessionId), "session_added of the second session");
+    await hubRec.until((events) => events.some((e) => e.name === "session_added" && (e.payload as { sessionId?: string }).sessionId === second.sessionId), "session_added of the second session");
+    const addedFrame = legacyHub.typed("session_added").find((f) => f.sessionId === second.sessionId);
+    const addedEvent = hubRec.named<{ sessionId: string }>("session_added").find((e) => e.sessionId === second.sessionId);
     expect(addedEvent).toMatchObject({ sessionId: second.sessionId, cwd: "/home/carol/api", userId: "carol", isActive: false, lastHeartbeatAt: null, model: null });
     expect(addedFrame).toEqual({ type: "session_added", ...addedEvent });
 
