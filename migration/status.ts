@@ -47,8 +47,8 @@ export async function migrationStatus(inputs: StatusInputs): Promise<MigrationSt
   const nodes = await census.nodes();
   const generations = await Promise.all(
     GENERATIONS.map(async (generation) => {
-      const [seen, lastSeen] = await Promise.all([census.subjects(generation, now - windowMs, MAX_LISTED), census.lastSeen(generation)]);
-      return generationStatus(generation, inputs, nodes, seen, lastSeen);
+      const [inWindow, lastSeen] = await Promise.all([census.subjects(generation, now - windowMs, MAX_LISTED), census.lastSeen(generation)]);
+      return generationStatus(generation, inputs, nodes, await withLive(census, generation, nodes, inWindow), lastSeen);
     }),
   );
   return {
@@ -58,6 +58,30 @@ export async function migrationStatus(inputs: StatusInputs): Promise<MigrationSt
     nodes: nodes.map((n) => ({ nodeId: n.nodeId, at: n.at, startedAt: n.startedAt, live: n.live.reduce((sum, l) => sum + l.count, 0), deprecated: n.deprecated })),
     generations,
   };
+}
+
+/**
+ * Adds who is connected now (the nodes' live subjects) to who was seen within the window: a subject the
+ * census last wrote before the window may still be connected (live subjects are re-written only every
+ * minute), and the status must name everyone still using the generation.
+ */
+async function withLive(census: CensusStore, generation: Generation, nodes: NodeReport[], inWindow: { total: number; subjects: Subject[] }): Promise<{ total: number; subjects: Subject[] }> {
+  const listed = new Set(inWindow.subjects.map((s) => `${s.kind}:${s.id}`));
+  const missing = new Map<string, { kind: Subject["kind"]; id: string; at: number }>();
+  for (const node of nodes) {
+    for (const s of node.liveSubjects) {
+      const key = `${s.kind}:${s.id}`;
+      if (s.generation !== generation || listed.has(key)) continue;
+      missing.set(key, { kind: s.kind, id: s.id, at: Math.max(node.at, missing.get(key)?.at ?? 0) });
+    }
+  }
+  if (missing.size === 0) return inWindow;
+  const found = await Promise.all([...missing.values()].slice(0, MAX_LISTED).map((m) => census.subject(generation, m.kind, m.id).then((s) => ({ m, s }))));
+  const live: Subject[] = found.map(({ m, s }) =>
+    s ? { ...s, lastSeen: Math.max(s.lastSeen, m.at) } : { kind: m.kind, id: m.id, generation, firstSeen: m.at, lastSeen: m.at, clientKinds: [], clientVersions: [] },
+  );
+  const subjects = [...live, ...inWindow.subjects].sort((a, b) => b.lastSeen - a.lastSeen || a.id.localeCompare(b.id)).slice(0, MAX_LISTED);
+  return { total: inWindow.total + missing.size, subjects };
 }
 
 function generationStatus(

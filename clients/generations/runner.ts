@@ -1,5 +1,5 @@
 import { io, type Socket } from "socket.io-client";
-import { DEFAULT_CLIENT_VERSION, FieldCli, fieldAuth, fieldSocketOptions, type ReconnectionOptions, type RelayError } from "./cli.js";
+import { DEFAULT_CLIENT_VERSION, FieldCli, fieldAuth, fieldSocketOptions, type CliGeneration, type ReconnectionOptions, type RelayError } from "./cli.js";
 
 /**
  * Runner daemons of the released Socket.IO generations (docs/protocol.md, `/runner`). Like FieldCli,
@@ -50,6 +50,11 @@ export interface FieldRunnerOptions {
   extendedRegistration?: boolean;
   /** Start a worker CLI (same generation) for every `new_session`, as the daemon spawns one. */
   spawnWorkers?: boolean;
+  /**
+   * The worker CLI the daemon spawns, when it is not of the runner's own generation and release (a
+   * socket-v1 daemon spawning the newest, input-acknowledging CLI build), and where it connects.
+   */
+  worker?: { generation?: CliGeneration; clientVersion?: string; url?: string };
   reconnection?: ReconnectionOptions;
 }
 
@@ -152,11 +157,12 @@ export class FieldRunner {
 
   private startWorker(sessionId: string, cwd: string | undefined): void {
     const { options } = this;
+    const clientVersion = options.worker?.clientVersion ?? options.clientVersion;
     const worker = new FieldCli({
-      url: options.url,
+      url: options.worker?.url ?? options.url,
       apiKey: options.apiKey,
-      generation: options.generation,
-      ...(options.clientVersion !== undefined ? { clientVersion: options.clientVersion } : {}),
+      generation: options.worker?.generation ?? options.generation,
+      ...(clientVersion !== undefined ? { clientVersion } : {}),
       sessionId,
       cwd: cwd ?? options.roots?.[0] ?? "/",
       ...(options.reconnection ? { reconnection: options.reconnection } : {}),

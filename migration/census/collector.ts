@@ -2,7 +2,7 @@ import type { PluginApi, ConnectionView } from "../../server/plugins/types.js";
 import type { MigrationConfig } from "../config.js";
 import type { ModeSync } from "../mode-sync.js";
 import { KIND_OF_NAMESPACE } from "../modes.js";
-import type { CensusStore, LiveCount, NodeReport, Sighting } from "./types.js";
+import { MAX_LIVE_SUBJECTS, type CensusStore, type LiveCount, type LiveSubject, type NodeReport, type Sighting } from "./types.js";
 
 /** A subject still connected is written again at most this often (its last seen moves on). */
 const SEEN_REFRESH_MS = 60_000;
@@ -17,6 +17,8 @@ const MAX_PENDING = 10_000;
 export class CensusCollector {
   private readonly pending = new Map<string, Sighting>();
   private readonly written = new Map<string, number>();
+  /** Who was connected at the last flush: one who is gone since is written as seen now (their last). */
+  private connected = new Map<string, Sighting>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
   private failing = false;
@@ -67,6 +69,9 @@ export class CensusCollector {
   private async write(): Promise<void> {
     const now = this.clock();
     const live = new Map<string, LiveCount>();
+    const liveSubjects = new Map<string, LiveSubject>();
+    const perGeneration = new Map<string, number>();
+    const connected = new Map<string, Sighting>();
     for (const conn of this.api.connections()) {
       const key = `${conn.namespace}|${conn.generation}|${conn.transport}`;
       const entry = live.get(key) ?? { namespace: conn.namespace, generation: conn.generation, transport: conn.transport, count: 0 };
@@ -75,8 +80,18 @@ export class CensusCollector {
       for (const s of sightingsOf(conn, now)) {
         const subject = `${s.generation}|${s.kind}|${s.id}|${s.clientKind}|${s.clientVersion ?? ""}`;
         if (now - (this.written.get(subject) ?? 0) >= SEEN_REFRESH_MS) this.enqueue(s);
+        connected.set(subject, s);
+        const who = `${s.generation}|${s.kind}|${s.id}`;
+        const listed = perGeneration.get(s.generation) ?? 0;
+        if (s.generation !== "current" && !liveSubjects.has(who) && listed < MAX_LIVE_SUBJECTS) {
+          liveSubjects.set(who, { generation: s.generation, kind: s.kind, id: s.id });
+          perGeneration.set(s.generation, listed + 1);
+        }
       }
     }
+    // Left since the last flush: their last sighting is now, so a quiet window starts when they left.
+    for (const [subject, s] of this.connected) if (!connected.has(subject)) this.enqueue({ ...s, at: now });
+    this.connected = connected;
     const report: NodeReport = {
       nodeId: this.api.config.nodeId,
       at: now,
@@ -86,6 +101,7 @@ export class CensusCollector {
       ) as NodeReport["modes"],
       live: [...live.values()],
       deprecated: Object.fromEntries(this.deprecated),
+      liveSubjects: [...liveSubjects.values()],
     };
     const batch = [...this.pending.entries()];
     try {

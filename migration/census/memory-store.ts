@@ -1,6 +1,6 @@
 import type { Generation } from "../../protocol/index.js";
 import type { ClientKind } from "../modes.js";
-import { MAX_VERSIONS_PER_SUBJECT, type CensusStore, type MinuteCounts, type NodeReport, type Sighting, type Subject } from "./types.js";
+import { MAX_VERSIONS_PER_SUBJECT, type CensusStore, type MinuteCounts, type NodeReport, type Sighting, type Subject, type SubjectKind } from "./types.js";
 
 const MINUTE = 60_000;
 
@@ -68,6 +68,11 @@ export class MemoryCensusStore implements CensusStore {
       .filter((e) => e.expiresAt > now && e.subject.generation === generation && e.subject.lastSeen >= since)
       .sort((a, b) => b.subject.lastSeen - a.subject.lastSeen || a.subject.id.localeCompare(b.subject.id));
     return { total: matching.length, subjects: matching.slice(0, limit).map(view) };
+  }
+
+  async subject(generation: Generation, kind: SubjectKind, id: string): Promise<Subject | null> {
+    const entry = this.remembered.get(`${generation}|${kind}:${id}`);
+    return entry && entry.expiresAt > this.clock() ? view(entry) : null;
   }
 
   async lastSeen(generation: Generation): Promise<number | null> {

@@ -45,6 +45,7 @@ const ReportSchema = z.object({
   modes: z.record(z.string(), ModeEntry),
   live: z.array(z.object({ namespace: z.string(), generation: z.string(), transport: z.string(), count: z.number() })),
   deprecated: z.record(z.string(), z.number()),
+  liveSubjects: z.array(z.object({ generation: z.string(), kind: z.enum(["user", "runner"]), id: z.string() })).default([]),
 });
 
 /**
@@ -131,6 +132,16 @@ export class RedisCensusStore implements CensusStore {
     const details = await Promise.all(seen.map((s) => this.send(["HGETALL", this.subjectKey(generation, s.kind, s.id)])));
     const subjects = seen.map((s, i) => subjectOf(generation, s.kind, s.id, s.lastSeen, replyHash(details[i], "census subject")));
     return { total: replyNumber(total, "census count"), subjects };
+  }
+
+  async subject(generation: Generation, kind: SubjectKind, id: string): Promise<Subject | null> {
+    const [fields, score] = await Promise.all([
+      this.send(["HGETALL", this.subjectKey(generation, kind, id)]),
+      this.send(["ZSCORE", `${this.p}seen:${generation}`, `${kind}:${id}`]),
+    ]);
+    const hash = replyHash(fields, "census subject");
+    if (hash.size === 0 || score === null || score === undefined) return null;
+    return subjectOf(generation, kind, id, replyNumber(score, "census score"), hash);
   }
 
   async lastSeen(generation: Generation): Promise<number | null> {

@@ -25,7 +25,21 @@ export interface NodeReport {
   live: LiveCount[];
   /** Connections admitted as deprecated (warn, drain) since the node started. */
   deprecated: Partial<Record<Generation, number>>;
+  /**
+   * Who is connected now on the generations being migrated away from (not `current`), at most
+   * MAX_LIVE_SUBJECTS per generation: the status names them whatever its window.
+   */
+  liveSubjects: LiveSubject[];
 }
+
+export interface LiveSubject {
+  generation: Generation;
+  kind: SubjectKind;
+  id: string;
+}
+
+/** Live subjects a node lists per generation in its report. */
+export const MAX_LIVE_SUBJECTS = 1_000;
 
 export type SubjectKind = "user" | "runner";
 
@@ -69,6 +83,8 @@ export interface CensusStore {
   nodes(): Promise<NodeReport[]>;
   /** Subjects of a generation seen at or after `since`, most recent first, at most `limit` (and the total). */
   subjects(generation: Generation, since: number, limit: number): Promise<{ total: number; subjects: Subject[] }>;
+  /** What the census remembers of one subject on a generation, or null. */
+  subject(generation: Generation, kind: SubjectKind, id: string): Promise<Subject | null>;
   /** When anyone was last seen on a generation (within retention), or null. */
   lastSeen(generation: Generation): Promise<number | null>;
   /** Live counts per generation summed over the nodes, per minute, for minutes in [from, to]. */

@@ -27,6 +27,7 @@ function report(nodeId: string, at: number, live: Array<[Generation, number]>): 
     modes: effectiveModesAsReport(),
     live: live.map(([generation, count]) => ({ namespace: "/relay", generation, transport: generation === "legacy" ? "legacy-ws" : "websocket", count })),
     deprecated: {},
+    liveSubjects: [],
   };
 }
 
@@ -89,6 +90,8 @@ export function describeMigrationContract(name: string, make: () => Promise<Migr
         { kind: "user", id: "bob", generation: "legacy", firstSeen: t, lastSeen: t, clientKinds: ["viewer"], clientVersions: [] },
       ]);
       expect(await s.census.lastSeen("socket-v1")).toBe(t - 1_000);
+      expect(await s.census.subject("socket-v1", "runner", "r-1")).toMatchObject({ kind: "runner", id: "r-1", lastSeen: t - 2_000, clientVersions: ["0.5.0"] });
+      expect(await s.census.subject("socket-v1", "user", "bob")).toBeNull();
       expect(await s.census.lastSeen("socket-unversioned")).toBeNull();
       // `since` bounds the list and the total; `limit` only the list.
       expect((await s.census.subjects("socket-v1", t - 1_500, 10)).subjects.map((x) => x.id)).toEqual(["alice"]);
