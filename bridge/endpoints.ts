@@ -15,7 +15,7 @@ export interface LegacyEndpoint {
   name: "cli" | "viewer" | "runner" | "terminal" | "hub";
   codec: EndpointCodec;
   credential: Credential;
-  /** The id the path carries (raw remainder, legacy-protocol.md section 0), if the endpoint has one. */
+  /** The id the path carries (raw remainder, docs/legacy-protocol.md section 0), if the endpoint has one. */
   id?: { value: string; authKey: "sessionId" | "terminalId"; missing: string };
 }
 

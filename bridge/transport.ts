@@ -17,7 +17,7 @@ export interface LegacyPeer {
 }
 
 /**
- * An engine.io transport over a raw legacy `ws` socket (design.md section 3). Engine.io builds its
+ * An engine.io transport over a raw legacy `ws` socket (docs/architecture.md section 3). Engine.io builds its
  * Socket on it and Socket.IO its client, so a legacy connection is a real Socket.IO socket: namespace
  * middleware, rooms, the adapter, fetchSockets and connection-state recovery treat it like any other.
  *

@@ -6,7 +6,7 @@ import type { ViewerClientToServer, ViewerServerToClient } from "./namespaces/vi
 
 /**
  * Legacy `{type, ...}` frame unions, derived from the typed maps: a legacy frame is the typed event's
- * payload plus its name as `type` (legacy-protocol.md; design.md section 3). Used by the bridge codecs.
+ * payload plus its name as `type` (docs/legacy-protocol.md; docs/architecture.md section 3). Used by the bridge codecs.
  */
 type FirstArg<F> = F extends (payload: infer P, ...rest: never[]) => unknown ? P : never;
 
@@ -27,7 +27,7 @@ export type LegacyTerminalOutbound = FramesOf<TerminalServerToClient>;
 /** `/ws/hub` takes no frames. */
 export type LegacyHubOutbound = FramesOf<HubServerToClient>;
 
-/** The five legacy paths (legacy-protocol.md section 0). */
+/** The five legacy paths (docs/legacy-protocol.md section 0). */
 export const LEGACY_PATHS = {
   /** Every legacy endpoint lives under it. */
   prefix: "/ws/",

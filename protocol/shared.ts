@@ -25,7 +25,7 @@ export interface ConnectionData {
 }
 
 /**
- * Shapes shared by several namespaces. Field sets follow legacy-protocol.md sections 2.6, 4 and 6:
+ * Shapes shared by several namespaces. Field sets follow docs/legacy-protocol.md sections 2.6, 4 and 6:
  * the typed protocol carries the same data as the legacy frames.
  */
 

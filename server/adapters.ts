@@ -28,7 +28,7 @@ export function redisClient(url: string, log: Logger, role: string): RedisClient
 
 /**
  * The Socket.IO adapter for a cluster. `redis-streams` is the default: the only one that supports
- * connection state recovery across nodes (design.md 4). `redis` and `redis-sharded` have no recovery.
+ * connection state recovery across nodes (docs/architecture.md 4). `redis` and `redis-sharded` have no recovery.
  */
 export async function createClusterAdapter(
   kind: AdapterKind,

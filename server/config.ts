@@ -4,7 +4,7 @@ import { z } from "zod";
 
 /**
  * Configuration from the environment. Every variable is listed in README.md ("Configuration"); the
- * legacy names keep their legacy meaning and defaults (legacy-protocol.md sections 2.9 and 8).
+ * legacy names keep their legacy meaning and defaults (docs/legacy-protocol.md sections 2.9 and 8).
  */
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);

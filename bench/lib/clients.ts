@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type RelayClientToServer, type RelayServerToClient, t
 /**
  * The bench's four client kinds: a CLI publishing one session and a viewer watching it, each native
  * (socket.io-client, `transports: ["websocket"]`) or legacy (a raw `ws` socket speaking the frames of
- * legacy-protocol.md sections 2 and 3).
+ * docs/legacy-protocol.md sections 2 and 3).
  */
 
 export const CONNECT_TIMEOUT_MS = 20_000;

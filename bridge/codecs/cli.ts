@@ -1,7 +1,7 @@
 import { defined, errorFrame, num, str, bool, withoutType, type EndpointCodec } from "./types.js";
 
 /**
- * `/ws/sessions` ⇄ `/relay` (legacy-protocol.md section 2). Frames are sent without acks, so replies
+ * `/ws/sessions` ⇄ `/relay` (docs/legacy-protocol.md section 2). Frames are sent without acks, so replies
  * come back as events: `registered`, `event_ack`, `error`. A legacy `event`/`session_end` without a
  * string token carries an empty one: the relay then answers `Invalid token`, as the legacy relay did
  * (a native client may omit the token; a legacy one may not).

@@ -15,7 +15,7 @@ const terminalFrame = (f: Frame): Frame | null => (typeof f.terminalId === "stri
 /** Frames naming a session need a string sessionId; anything else was meaningless to the legacy relay. */
 const sessionFrame = (f: Frame): Frame | null => (typeof f.sessionId === "string" ? withoutType(f) : null);
 
-/** `/ws/runner` ⇄ `/runner` (legacy-protocol.md section 4), both daemon generations. */
+/** `/ws/runner` ⇄ `/runner` (docs/legacy-protocol.md section 4), both daemon generations. */
 export const runnerCodec: EndpointCodec = {
   namespace: "/runner",
   firstFrameRequired: true,

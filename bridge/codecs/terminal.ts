@@ -2,7 +2,7 @@ import { errorFrame, num, str, withoutType, type EndpointCodec } from "./types.j
 
 const REFUSALS = new Set(["Terminal not found", "Forbidden", "Failed to attach terminal"]);
 
-/** `/ws/terminal/:id` ⇄ `/terminal` (legacy-protocol.md section 5). `data` passes through untouched. */
+/** `/ws/terminal/:id` ⇄ `/terminal` (docs/legacy-protocol.md section 5). `data` passes through untouched. */
 export const terminalCodec: EndpointCodec = {
   namespace: "/terminal",
   inbound: {

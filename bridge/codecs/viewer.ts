@@ -3,7 +3,7 @@ import { errorFrame, str, withoutType, type EndpointCodec, type Frame, type Outb
 const SNAPSHOT_REPLAY = "Session is no longer live (snapshot replay).";
 
 /**
- * `/ws/sessions/:id` ⇄ `/viewer` (legacy-protocol.md section 3). Frames the legacy relay ignored
+ * `/ws/sessions/:id` ⇄ `/viewer` (docs/legacy-protocol.md section 3). Frames the legacy relay ignored
  * (input without a string text, model_set or exec without their strings) are ignored here too, before
  * they reach the namespace.
  */

@@ -1,5 +1,5 @@
 /**
- * The reconnect policy of the deployed v0.1.x clients (legacy-protocol.md section 10): start at 1 s,
+ * The reconnect policy of the deployed v0.1.x clients (docs/legacy-protocol.md section 10): start at 1 s,
  * double after every close, cap (30 s for the CLI and the hub, 60 s for the runner daemon), reset to the
  * start on every successful open, no jitter.
  */

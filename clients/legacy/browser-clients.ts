@@ -2,7 +2,7 @@ import { HUB_BACKOFF } from "./backoff.js";
 import { LegacySocket, type Frame } from "./socket.js";
 
 /**
- * The v0.1.x browser UI's three sockets (legacy-protocol.md section 10), for tests, benchmarks and
+ * The v0.1.x browser UI's three sockets (docs/legacy-protocol.md section 10), for tests, benchmarks and
  * operators. They authenticate with the login cookie, as the browser does.
  */
 

@@ -29,7 +29,7 @@ export interface Registered {
 }
 
 /**
- * A faithful v0.1.x CLI ("remote" extension, legacy-protocol.md sections 2.3, 2.4 and 10): `register`
+ * A faithful v0.1.x CLI ("remote" extension, docs/legacy-protocol.md sections 2.3, 2.4 and 10): `register`
  * on every open with the same session id, then `session_active` and a heartbeat (and one every 10 s);
  * events carry `{sessionId, token, event, seq}` with `seq` restarting at 1 per registration; events
  * produced while disconnected are dropped (the legacy client had no buffer); `event_ack` is recorded

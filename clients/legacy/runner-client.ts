@@ -16,7 +16,7 @@ export interface LegacyRunnerOptions {
 }
 
 /**
- * The runner daemon's control channel (legacy-protocol.md 4.1 and 10): `register_runner` on every open
+ * The runner daemon's control channel (docs/legacy-protocol.md 4.1 and 10): `register_runner` on every open
  * with the same identity, the legacy backoff (1 s doubling to 60 s). Commands arrive as `frame`s; the
  * daemon's answers go out with `send`. `runnerId` holds what the relay assigned.
  */

@@ -15,7 +15,7 @@ export interface LegacySocketOptions {
 }
 
 /**
- * The transport every v0.1.x client shares (legacy-protocol.md sections 0 and 10): one JSON object per
+ * The transport every v0.1.x client shares (docs/legacy-protocol.md sections 0 and 10): one JSON object per
  * text frame, headers set at connect, the endpoint's own reconnect policy. Emits `open`, `frame`,
  * `close` ({code, reason}) and `refused` ({status, body}).
  */

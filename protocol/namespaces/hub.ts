@@ -3,7 +3,7 @@ import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
 import { HandshakeVersionFields, type ConnectionData, type SessionAdded, type SessionInfo, type SessionStatus } from "../shared.js";
 
-/** `/hub`: a user's live session list. Replaces legacy `/ws/hub` (legacy-protocol.md section 6). */
+/** `/hub`: a user's live session list. Replaces legacy `/ws/hub` (docs/legacy-protocol.md section 6). */
 
 export const HubAuthSchema = z.object({
   apiKey: z.string().min(1).optional(),

@@ -5,7 +5,7 @@ import { HandshakeVersionFields, type Attachment, type ConnectionData } from "..
 
 /**
  * `/relay`: the CLI (or a runner worker) publishes one live session. Replaces legacy `/ws/sessions`
- * (legacy-protocol.md section 2). Event name = legacy `type`; payload = the legacy frame without `type`.
+ * (docs/legacy-protocol.md section 2). Event name = legacy `type`; payload = the legacy frame without `type`.
  */
 
 export const RegisterSchema = z.object({

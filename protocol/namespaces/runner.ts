@@ -4,7 +4,7 @@ import type { ErrorBody } from "../errors.js";
 import { HandshakeVersionFields, RunnerSkillSchema, type RunnerSkill, type ConnectionData } from "../shared.js";
 
 /**
- * `/runner`: the runner daemon's control channel. Replaces legacy `/ws/runner` (legacy-protocol.md
+ * `/runner`: the runner daemon's control channel. Replaces legacy `/ws/runner` (docs/legacy-protocol.md
  * section 4). Both runner generations are covered: `register_runner` with or without identity.
  */
 

@@ -3,7 +3,7 @@ import type { ClientEventMap, NoInterServerEvents } from "../define.js";
 import type { ErrorBody } from "../errors.js";
 import { HandshakeVersionFields, type ConnectionData } from "../shared.js";
 
-/** `/terminal`: a browser PTY view. Replaces legacy `/ws/terminal/:id` (legacy-protocol.md section 5). */
+/** `/terminal`: a browser PTY view. Replaces legacy `/ws/terminal/:id` (docs/legacy-protocol.md section 5). */
 
 export const TerminalAuthSchema = z.object({
   terminalId: z.string().min(1),

@@ -5,7 +5,7 @@ import { HandshakeVersionFields, type ConnectionData, type DisconnectReason, typ
 
 /**
  * `/viewer`: a browser watches and drives one session. Replaces legacy `/ws/sessions/:id`
- * (legacy-protocol.md section 3). The session id and an optional resume point come in the handshake.
+ * (docs/legacy-protocol.md section 3). The session id and an optional resume point come in the handshake.
  */
 
 export const ViewerAuthSchema = z.object({

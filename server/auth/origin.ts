@@ -1,5 +1,5 @@
 /**
- * Cookie-authenticated handshakes must come from a trusted Origin (design.md section 6): Socket.IO's
+ * Cookie-authenticated handshakes must come from a trusted Origin (docs/architecture.md section 6): Socket.IO's
  * `cors` option does not cover WebSocket upgrades, so a cross-site page could otherwise open a socket
  * with the victim's cookie (cross-site WebSocket hijacking).
  *

@@ -65,7 +65,7 @@ export function emitCollectingAcks<N extends NamespaceName, E extends keyof Name
   untyped.emit(event, payload, done as (err: Error | null, replies: unknown[]) => void);
 }
 
-/** Room names: every party is addressed through a room, never a node-local socket map (design.md 6). */
+/** Room names: every party is addressed through a room, never a node-local socket map (docs/architecture.md 6). */
 export const rooms = {
   /** Viewers of a session (/viewer). */
   session: (sessionId: string) => `session:${sessionId}`,

@@ -61,7 +61,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
   };
 
   nsp.on("connection", (socket) => {
-    // Handlers first, before anything async (design.md 6).
+    // Handlers first, before anything async (docs/architecture.md 6).
     bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", (reason) => onCliDisconnect(ctx, socket, reason, options.reconnectGraceMs));
     if (socket.recovered && socket.data.sessionId && !getConnection(socket)) {

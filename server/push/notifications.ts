@@ -1,5 +1,5 @@
 /**
- * Which session events become Web Push notifications, and what they say (legacy-protocol.md 2.8).
+ * Which session events become Web Push notifications, and what they say (docs/legacy-protocol.md 2.8).
  * Pure functions: no I/O, no clock, so the table is tested on its own.
  */
 

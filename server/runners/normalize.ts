@@ -1,6 +1,6 @@
 import type { RunnerSkill } from "../../protocol/index.js";
 
-/** `register_runner` field handling (legacy-protocol.md 4.1) and the workspace-root check of spawn. */
+/** `register_runner` field handling (docs/legacy-protocol.md 4.1) and the workspace-root check of spawn. */
 
 export function normalizeRunnerName(value: unknown): string | null {
   if (typeof value !== "string") return null;

@@ -3,7 +3,7 @@ import { rooms } from "../io/typed.js";
 import type { SessionRecord } from "../state/types.js";
 import type { RelayContext } from "./context.js";
 
-/** Hub payloads (legacy-protocol.md section 6) built from a session record, and their delivery. */
+/** Hub payloads (docs/legacy-protocol.md section 6) built from a session record, and their delivery. */
 
 export function toSessionAdded(r: SessionRecord): SessionAdded {
   return {

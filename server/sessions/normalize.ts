@@ -1,7 +1,7 @@
 import type { Attachment, ModelSummary } from "../../protocol/index.js";
 import { isRecord } from "./thinking.js";
 
-/** Field handling of legacy-protocol.md 2.1, 3.2 and 2.5, in one place for both stacks. */
+/** Field handling of docs/legacy-protocol.md 2.1, 3.2 and 2.5, in one place for both stacks. */
 
 export function normalizeSessionName(value: unknown): string | null {
   if (typeof value !== "string") return null;

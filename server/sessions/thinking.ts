@@ -1,5 +1,5 @@
 /**
- * Server-measured thinking durations (legacy-protocol.md 2.7, with the section 14 fix): the relay times
+ * Server-measured thinking durations (docs/legacy-protocol.md 2.7, with the section 14 fix): the relay times
  * `thinking_start` → `thinking_end` per content index and stamps `durationSeconds` on the thinking blocks
  * of `message_end` AND of the `turn_end` that follows it (the legacy relay cleared its maps at
  * `message_end`, so `turn_end` was never stamped). State is per session and lives with the CLI's

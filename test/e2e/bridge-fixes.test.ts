@@ -7,7 +7,7 @@ import { login, startRelay, type TestRelay } from "../helpers/relay.js";
 import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 
 /**
- * What the bridge fixes (legacy-protocol.md section 14), each test failing against the legacy relay's
+ * What the bridge fixes (docs/legacy-protocol.md section 14), each test failing against the legacy relay's
  * behaviour (section 13), and the legacy answers it must keep (sections 0, 1 and 9) byte for byte.
  * In-process relays (embedded mode) where a node suffices; process nodes over Redis for the
  * cross-node stale close and the cross-node refused-viewer race.
@@ -510,7 +510,7 @@ describe("three nodes over Redis", () => {
    * session's CLI publishes during that round trip reaches the other user's viewer: a legacy viewer gets
    * them as `event` frames between `connected {replayOnly:true}` and `error "Session not found"` (the
    * bridge holds them until `connected`, then flushes them), a Socket.IO viewer gets them before
-   * `connected`. Existence and content leak (legacy-protocol.md 14: "anyone else gets the same answer as
+   * `connected`. Existence and content leak (docs/legacy-protocol.md 14: "anyone else gets the same answer as
    * for an unknown id"). In embedded mode the in-memory view resolves in a microtask, so only a cluster
    * shows it. Fix: read the record and check its owner before `socket.join(room)` (then join, then read
    * the view), or join only after the check and re-read.

@@ -7,7 +7,7 @@ import { login } from "../helpers/relay.js";
 import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 
 /**
- * The bridge's promise (legacy-protocol.md section 14): a legacy client and a Socket.IO client of the
+ * The bridge's promise (docs/legacy-protocol.md section 14): a legacy client and a Socket.IO client of the
  * same role are interchangeable, on any node. Three `pizzapi-relay start` processes over one Redis
  * (redis-streams adapter); every party of a flow is on a different node wherever the flow allows it.
  */

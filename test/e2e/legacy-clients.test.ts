@@ -19,7 +19,7 @@ async function until(check: () => boolean, what: string, ms = 5_000): Promise<vo
   }
 }
 
-/** The v0.1.x viewer, hub, runner and terminal clients against a real relay (legacy-protocol.md 10). */
+/** The v0.1.x viewer, hub, runner and terminal clients against a real relay (docs/legacy-protocol.md 10). */
 describe("legacy browser and runner clients", () => {
   let node: TestRelay;
   let key: string;

@@ -7,7 +7,7 @@ import { clientFrames, closeOf, serverFrames, shape } from "./trace.js";
  * Golden test against the legacy server's own recording (test/fixtures/reference-trace.jsonl): the
  * recorded client frames of all five endpoints are sent through a real relay by real `ws` clients, and
  * every frame each client receives must match the recording field by field (ids, tokens, timestamps by
- * shape). Records marked as defects (legacy-protocol.md section 14) are replaced by the fixed behaviour.
+ * shape). Records marked as defects (docs/legacy-protocol.md section 14) are replaced by the fixed behaviour.
  */
 describe("golden: the reference trace through the bridge", () => {
   let node: TestRelay;

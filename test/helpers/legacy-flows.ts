@@ -2,7 +2,7 @@ import { LegacyClient } from "./legacy.js";
 
 /**
  * Small flows of the deployed v0.1.x clients over the legacy bridge, as the legacy clients perform them
- * (legacy-protocol.md sections 2 to 6): a CLI that registers and publishes, a runner that registers, and
+ * (docs/legacy-protocol.md sections 2 to 6): a CLI that registers and publishes, a runner that registers, and
  * the HTTP answer of a refused upgrade.
  */
 

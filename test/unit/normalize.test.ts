@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { modelKey, modelSummary, normalizeAttachments, normalizeDeliverAs, normalizeSessionName } from "../../server/sessions/normalize.js";
 
-/** Field handling of legacy-protocol.md 2.1 (session names), 3.2 (viewer input) and 2.5/6 (hub model). */
+/** Field handling of docs/legacy-protocol.md 2.1 (session names), 3.2 (viewer input) and 2.5/6 (hub model). */
 
 describe("normalizeAttachments (legacy 3.2)", () => {
   it("drops non-objects, strips unknown keys, drops entries without an id or url", () => {

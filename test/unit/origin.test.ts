@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isTrustedOrigin } from "../../server/auth/origin.js";
 
-/** Cookie handshakes must come from a trusted Origin (cross-site WebSocket hijacking, design.md 6). */
+/** Cookie handshakes must come from a trusted Origin (cross-site WebSocket hijacking, docs/architecture.md 6). */
 
 const trusted = ["http://relay.test", "https://app.example.com:8443"];
 
