@@ -136,7 +136,7 @@ class LegacyConnection implements LegacyPeer {
         return;
       case PacketType.CONNECT_ERROR:
         this.relay.log.warn({ namespace: this.codec.namespace, error: packet.data as unknown }, "legacy connection refused by the namespace");
-        this.close({ code: 1008, reason: "Unauthorized" });
+        this.close(closeForError(isFrame(packet.data) ? packet.data : {}) ?? { code: 1008, reason: "Unauthorized" });
         return;
       case PacketType.EVENT:
         if (Array.isArray(packet.data) && typeof packet.data[0] === "string") {
@@ -193,6 +193,8 @@ class LegacyConnection implements LegacyPeer {
 
 /** A WebSocket close reason is at most 123 bytes (RFC 6455 5.5.1). */
 const MAX_REASON_BYTES = 123;
+
+const isFrame = (value: unknown): value is Frame => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function closeForError(payload: Frame): CloseSpec | undefined {
   if (!isErrorCode(payload.code)) return undefined;

@@ -45,8 +45,7 @@ export function enforceModes(api: PluginApi, sync: ModeSync, counters: Deprecati
     });
   }
 
-  api.gateEvents("/relay", (conn, event, payload) => {
-    if (event !== "register") return undefined;
+  api.gateEvents("/relay", ["register"], (conn, _event, payload) => {
     const verdict = admission(sync.mode(conn.generation).mode, "cli");
     if (verdict === "refuse") return { refuse: retired(conn.generation, "connections"), disconnect: true };
     if (verdict !== "live-session-only") return undefined;

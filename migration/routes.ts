@@ -103,6 +103,12 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
     return c.json({ ok: true, change, mode: sync.mode(generation) });
   }
 
+  // What fails here is shared state (the mode store, the census): a retryable 503, never a bare 500.
+  app.onError((err, c) => {
+    api.log.error({ err, path: c.req.path }, "migration admin route failed: shared state unavailable");
+    return c.json({ error: "The shared state is unavailable; try again" }, 503);
+  });
+
   return app;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Every error code of the relay and what it means on each wire, in one table (docs/protocol.md,
- * "Error codes"): the Socket.IO answer (`{code, message}` in an ack, an `error` event or a
+ * "Replies and errors"): the Socket.IO answer (`{code, message}` in an ack, an `error` event or a
  * `connect_error`), the HTTP status of a REST route or a refused upgrade, the close code a legacy
  * `/ws/*` connection gets when the relay closes it for this reason, and whether a client should retry.
  * Server and clients read the retry decision from here; nothing else decides it.

@@ -57,7 +57,7 @@ export function createPluginApi(internals: Internals): PluginApi {
     answerUnclaimed: (prefix, answer) => upgrades.answerUnclaimed(prefix, answer),
     route: (basePath, sub) => void app.route(basePath, sub),
     gateHandshakes: (namespace, gate) => nsp(namespace).use(handshakeGate(ctx, namespace, gate)),
-    gateEvents: (namespace, gate) => nsp(namespace).on("connection", (socket) => socket.use(eventGate(ctx, socket, namespace, gate))),
+    gateEvents: (namespace, events, gate) => nsp(namespace).on("connection", (socket) => socket.use(eventGate(ctx, socket, namespace, new Set(events), gate))),
     authenticate: (creds, accept) => authenticate(authDeps(ctx), creds, accept),
     adoptConnection: (transportName, req, onRefused) => {
       // engine.io's handshake() builds the Socket and emits "connection" exactly as for its own
@@ -109,11 +109,12 @@ function handshakeGate(ctx: RelayContext, namespace: NamespaceName, gate: Handsh
 
 type Packet = unknown[];
 
-function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: NamespaceName, gate: EventGate) {
+function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: NamespaceName, events: ReadonlySet<string>, gate: EventGate) {
   // While an asynchronous verdict is pending, later events of the socket wait behind it: a gate must
   // not reorder a client's events (a register held while the events after it run would be refused).
   let inFlight: Promise<void> | null = null;
   const decide = (packet: Packet, next: Next): void => {
+    if (!inFlight && !events.has(packet[0] as string)) return next();
     if (!inFlight) {
       void check(packet, next);
       return;
@@ -126,7 +127,7 @@ function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: Namespace
   };
   const check = (packet: Packet, next: Next): Promise<void> | void => {
     const [event, payload] = packet;
-    if (typeof event !== "string") return void next();
+    if (typeof event !== "string" || !events.has(event)) return void next();
     const last = packet[packet.length - 1];
     const ack = packet.length > 1 && typeof last === "function" ? (last as (reply: unknown) => void) : undefined;
     const refuse = (code: ErrorCode, message: string, disconnect: boolean): void => {

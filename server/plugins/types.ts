@@ -82,8 +82,8 @@ export interface PluginApi {
   route<E extends Env>(basePath: string, app: Hono<E>): void;
   /** Admission policy for a namespace's handshakes (after authentication and generation routing). */
   gateHandshakes(namespace: NamespaceName, gate: HandshakeGate): void;
-  /** Policy for a namespace's client events, before validation and handlers. */
-  gateEvents(namespace: NamespaceName, gate: EventGate): void;
+  /** Policy for some of a namespace's client events (`events`), before validation and handlers. */
+  gateEvents(namespace: NamespaceName, events: readonly string[], gate: EventGate): void;
 
   /** The one authentication of the relay (server/auth/authenticate.ts). */
   authenticate(creds: Credentials, accept: readonly CredentialKind[]): Promise<Authenticated>;
