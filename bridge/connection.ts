@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
+import type { Counter } from "prom-client";
+import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
 import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
 import { asFrame, ownEntry, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
@@ -13,6 +15,9 @@ export interface LegacyConnectionOptions {
   /** Handshake `auth` of the namespace connection (credentials and ids from the upgrade request). */
   auth: Record<string, unknown>;
   firstFrameTimeoutMs: number;
+  /** The endpoint's name (a metrics label) and the bridge's frame counter. */
+  endpoint: string;
+  frames: Counter<"endpoint" | "type" | "direction">;
 }
 
 /**
@@ -101,20 +106,24 @@ class LegacyConnection implements LegacyPeer {
     try {
       frame = JSON.parse(text);
     } catch {
+      this.count("in", "invalid_json");
+      reportRefusal(this.relay, "invalid_payload", "legacy", { endpoint: this.options.endpoint }, "legacy frame refused: invalid JSON");
       this.send({ type: "error", message: "Invalid JSON" });
       return;
     }
-    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return;
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return this.count("in", "not_an_object");
     const limit = this.relay.config.maxJsonDepth;
     if (nestedDeeperThan(frame, limit)) {
-      this.relay.log.info({ namespace: this.codec.namespace, limit }, "legacy frame refused: nested too deeply");
+      this.count("in", "too_deep");
+      reportRefusal(this.relay, "invalid_payload", "legacy", { endpoint: this.options.endpoint, limit }, "legacy frame refused: nested too deeply");
       this.send({ type: "error", message: `Frame nested deeper than ${limit} levels` });
       return;
     }
     const type = (frame as Frame).type;
-    if (typeof type !== "string") return;
-    const translate = ownEntry(this.codec.inbound, type);
-    if (!translate) return; // Unknown types are ignored, as they always were.
+    const translate = typeof type === "string" ? ownEntry(this.codec.inbound, type) : undefined;
+    // Unknown types are ignored, as they always were; counted under one label (the set stays bounded).
+    this.count("in", translate ? (type as string) : "unknown");
+    if (!translate) return;
     const payload = translate(frame as Frame);
     if (payload === null) return;
     const packet: SocketPacket = { type: PacketType.EVENT, nsp: this.codec.namespace, data: [type, payload] };
@@ -160,7 +169,10 @@ class LegacyConnection implements LegacyPeer {
 
   private emitFrames(event: string, payload: Frame): void {
     const encode = ownEntry(this.codec.outbound, event);
-    for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) this.send(frame);
+    for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) {
+      this.count("out", typeof frame.type === "string" ? frame.type : event);
+      this.send(frame);
+    }
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;
     this.errorClose = event === "error" ? closeForError(payload) : undefined;
@@ -175,11 +187,16 @@ class LegacyConnection implements LegacyPeer {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > LEGACY_BACKPRESSURE_LIMIT_BYTES) {
       if (this.dropped++ === 0) this.relay.log.warn({ namespace: this.codec.namespace }, "legacy client not reading: frames dropped");
+      this.relay.metrics.eventsDropped.inc({ reason: "backpressure" });
       return;
     }
     this.ws.send(JSON.stringify(frame));
   }
 
+
+  private count(direction: "in" | "out", type: string): void {
+    this.options.frames.inc({ endpoint: this.options.endpoint, type, direction });
+  }
 
   serverClosed(): void {
     this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });

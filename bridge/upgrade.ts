@@ -1,8 +1,8 @@
 import type { IncomingMessage } from "node:http";
+import { Counter } from "prom-client";
 import { WebSocketServer } from "ws";
 import { HandshakeError, LEGACY_MAX_FRAME_BYTES, type ErrorCode } from "../protocol/index.js";
 import type { CredentialKind, Credentials } from "../server/auth/authenticate.js";
-import { refuseUpgrade } from "../server/http/refuse-upgrade.js";
 import type { PluginApi, UpgradeRefusal } from "../server/plugins/types.js";
 import type { BridgeConfig } from "./config.js";
 import { openLegacyConnection } from "./connection.js";
@@ -18,24 +18,27 @@ type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; refusa
  */
 export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LEGACY_MAX_FRAME_BYTES, perMessageDeflate: false });
+  const frames = new Counter({
+    name: "pizzapi_legacy_frames_total",
+    help: "Legacy /ws/* frames by endpoint, type and direction (in: from clients; unknown and malformed types under one label each)",
+    labelNames: ["endpoint", "type", "direction"],
+    registers: [api.metrics.registry],
+  });
   // Headers the policy guards add to the 101 (Deprecation, Sunset), per request.
   const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
   wss.on("headers", (headers: string[], req: IncomingMessage) => {
     for (const [name, value] of Object.entries(extraHeaders.get(req) ?? {})) headers.push(`${name}: ${value}`);
   });
-  api.claimUpgrade(LEGACY_PREFIX, ({ req, socket, head, responseHeaders }) => {
+  api.claimUpgrade(LEGACY_PREFIX, ({ req, socket, head, responseHeaders, refuse }) => {
     const endpoint = routeLegacyPath(req);
-    if (!endpoint) return refuseUpgrade(socket, { status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" });
+    if (!endpoint) return refuse({ code: "not_found", status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" });
     authorize(api, endpoint, req).then(
       (verdict) => {
-        if (!verdict.ok) {
-          api.log.info({ endpoint: endpoint.name, status: verdict.refusal.status }, "legacy upgrade refused");
-          return refuseUpgrade(socket, verdict.refusal);
-        }
-        if (api.isDraining()) return refuseUpgrade(socket, { status: 503, body: "Relay is shutting down" });
+        if (!verdict.ok) return refuse(verdict.refusal);
+        if (api.isDraining()) return refuse({ code: "unavailable", status: 503, body: "Relay is shutting down" });
         extraHeaders.set(req, responseHeaders);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs }).catch((err: unknown) => {
+          openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs, endpoint: endpoint.name, frames }).catch((err: unknown) => {
             api.log.error({ err, endpoint: endpoint.name }, "legacy connection failed");
             ws.close(1011, "Internal error");
           });
@@ -43,7 +46,7 @@ export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void 
       },
       (err: unknown) => {
         api.log.error({ err, endpoint: endpoint.name }, "legacy upgrade failed");
-        refuseUpgrade(socket, { status: 500, body: "Internal error" });
+        refuse({ code: "internal", status: 500, body: "Internal error" });
       },
     );
   });
@@ -65,7 +68,7 @@ async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: Incoming
     creds.runnerToken = /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1] ?? "";
     accept = ["api-key", "runner-token"];
   } else {
-    Object.assign(creds, { cookieHeader: header(req, "cookie"), origin: header(req, "origin") });
+    Object.assign(creds, { cookieHeader: header(req, "cookie"), origin: header(req, "origin"), host: header(req, "host") });
     accept = ["api-key", "cookie"];
   }
   let auth: Record<string, unknown>;
@@ -85,15 +88,15 @@ async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: Incoming
 
 /** The legacy relay's words for each refusal: the status comes from the code, the body per endpoint. */
 function legacyRefusal(endpoint: LegacyEndpoint, code: ErrorCode, message: string): UpgradeRefusal {
-  if (code === "auth_unavailable") return { status: 503, body: "Authentication backend unavailable" };
-  if (code === "untrusted_origin") return { status: 403, body: "Forbidden: untrusted Origin" };
+  if (code === "auth_unavailable") return { code, status: 503, body: "Authentication backend unavailable" };
+  if (code === "untrusted_origin") return { code, status: 403, body: "Forbidden: untrusted Origin" };
   const keyEndpoint = endpoint.credential === "api-key" || (endpoint.credential === "runner" && message === "Invalid or expired API key");
-  if (code === "unauthorized") return { status: 401, body: keyEndpoint ? message : "Unauthorized" };
-  return { status: 500, body: "Internal error" };
+  if (code === "unauthorized") return { code, status: 401, body: keyEndpoint ? message : "Unauthorized" };
+  return { code: "internal", status: 500, body: "Internal error" };
 }
 
 function refused(status: 400 | 401, body: string): Verdict {
-  return { ok: false, refusal: { status, body } };
+  return { ok: false, refusal: { code: status === 400 ? "invalid_payload" : "unauthorized", status, body } };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

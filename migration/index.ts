@@ -1,4 +1,4 @@
-import { NAMESPACES } from "../server/plugins/api.js";
+import { NAMESPACES } from "../server/io/typed.js";
 import type { RelayPlugin } from "../server/plugins/types.js";
 import { CensusCollector } from "./census/collector.js";
 import { MemoryCensusStore } from "./census/memory-store.js";
@@ -7,8 +7,10 @@ import { registerMigrationCommands } from "./cli.js";
 import { loadMigrationConfig } from "./config.js";
 import { MemoryModeStore, RedisModeStore } from "./mode-store.js";
 import { ModeSync } from "./mode-sync.js";
+import { registerMigrationMetrics } from "./metrics.js";
 import { enforceModes, type DeprecationCounters } from "./policy.js";
 import { ADMIN_BASE, migrationRoutes } from "./routes.js";
+import { OPERATOR_PAGE_PATH, operatorPage, rootRedirect } from "./operator-page.js";
 
 /**
  * The migration control plane as a relay plugin (docs/migration.md): each client generation's mode,
@@ -29,6 +31,7 @@ export function migrationPlane(env: NodeJS.ProcessEnv = process.env): RelayPlugi
       sync.onApplied = () => void collector.flush();
       await sync.refresh();
       enforceModes(api, sync, deprecated, clock);
+      registerMigrationMetrics(api, sync, deprecated);
       // After the policy's gates: only admitted connections are counted.
       for (const namespace of NAMESPACES) {
         api.gateHandshakes(namespace, (conn) => {
@@ -37,6 +40,8 @@ export function migrationPlane(env: NodeJS.ProcessEnv = process.env): RelayPlugi
         });
       }
       api.route(ADMIN_BASE, migrationRoutes({ api, config, store, census, sync, collector, clock }));
+      api.route(OPERATOR_PAGE_PATH, operatorPage());
+      api.route("/", rootRedirect());
       sync.start();
       collector.start();
       void collector.flush();

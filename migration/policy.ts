@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { LEGACY_PATHS, type Generation, type NamespaceName } from "../protocol/index.js";
-import { NAMESPACES } from "../server/plugins/api.js";
+import { NAMESPACES } from "../server/io/typed.js";
 import type { ConnectionView, PluginApi, UpgradeVerdict } from "../server/plugins/types.js";
 import type { ModeSync } from "./mode-sync.js";
 import { admission, KIND_OF_NAMESPACE, type ClientKind } from "./modes.js";

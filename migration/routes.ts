@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { ERRORS, HandshakeError, isGeneration, type Generation } from "../protocol/index.js";
 import type { Authenticated } from "../server/auth/authenticate.js";
+import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
 import type { CensusCollector } from "./census/collector.js";
 import type { CensusStore } from "./census/types.js";
@@ -42,13 +43,14 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
   app.use("*", async (c, next) => {
     let caller: Authenticated;
     try {
-      caller = await api.authenticate({ apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin") }, ["api-key", "cookie"]);
+      caller = await api.authenticate({ apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, ["api-key", "cookie"]);
     } catch (err) {
       if (!(err instanceof HandshakeError)) throw err;
+      reportRefusal(api, err.data.code, "http", { route: ADMIN_BASE }, "admin route refused");
       return c.json({ error: err.message }, ERRORS[err.data.code].http);
     }
     if (!caller.admin) {
-      api.log.info({ userId: caller.userId, path: c.req.path }, "admin route refused: not an admin key");
+      reportRefusal(api, "forbidden", "http", { route: ADMIN_BASE, userId: caller.userId }, "admin route refused: not an admin key");
       return c.json({ error: "This route needs an API key with the admin scope (keys create --admin)" }, 403);
     }
     c.set("admin", caller);

@@ -120,6 +120,11 @@ export interface SessionEventFrame {
   seq?: number;
   replay?: true;
   /**
+   * Live events: when the relay stored the event (epoch ms of the node that did). Nodes measure their
+   * publish-to-delivery latency from it; clients may ignore it. Legacy viewers never see it.
+   */
+  publishedAt?: number;
+  /**
    * A snapshot frame (the last heartbeat or `session_active` state, sent on join and `resync` under the
    * current seq): the state as of that seq, not a new event. Live events carry no such flag.
    */

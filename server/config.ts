@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   PIZZAPI_RUNNER_TOKEN: z.string().optional(),
   PIZZAPI_NODE_ID: z.string().optional(),
   PIZZAPI_MAX_JSON_DEPTH: int(64, 8),
+  PIZZAPI_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  PIZZAPI_METRICS_HOST: z.string().optional(),
+  PIZZAPI_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
+  PIZZAPI_ADMIN_UI: z.enum(["on", "off"]).default("off"),
 });
 
 export interface RelayConfig {
@@ -94,6 +98,13 @@ export interface RelayConfig {
    * input is refused before anything walks it recursively: thousands of levels overflow the stack.
    */
   maxJsonDepth: number;
+  /**
+   * Where `/metrics` is served: on its own port (`port`, on `host`), and/or on the main port behind
+   * `Authorization: Bearer <token>`; null: not served at all (never public by accident).
+   */
+  metrics: { port: number | null; host: string; token: string | null };
+  /** Instrument the node for the Socket.IO Admin UI (served at /admin/socketio/, admin credential). */
+  adminUi: boolean;
 }
 
 export class ConfigError extends Error {
@@ -152,5 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     runnerToken: e.PIZZAPI_RUNNER_TOKEN ?? null,
     nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
     maxJsonDepth: e.PIZZAPI_MAX_JSON_DEPTH,
+    metrics: { port: e.PIZZAPI_METRICS_PORT ?? null, host: e.PIZZAPI_METRICS_HOST ?? e.PIZZAPI_HOST, token: e.PIZZAPI_METRICS_TOKEN ?? null },
+    adminUi: e.PIZZAPI_ADMIN_UI === "on",
   };
 }

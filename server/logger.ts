@@ -23,6 +23,12 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
   "auth",
   "*.auth",
+  "runnerSecret",
+  "*.runnerSecret",
+  "runnerToken",
+  "*.runnerToken",
+  "password",
+  "*.password",
 ];
 
 export function createLogger(options: { level: string; nodeId: string; destination?: pino.DestinationStream }): Logger {

@@ -27,6 +27,10 @@ import { createMemoryState } from "./state/memory.js";
 import { createRedisState, type RedisCommandClient } from "./state/redis.js";
 import { UpgradeRouter } from "./http/upgrades.js";
 import { createPluginApi } from "./plugins/api.js";
+import { observeConnections } from "./observability/connections.js";
+import { mountMetrics, registerHealthGauges } from "./observability/endpoint.js";
+import { createMetrics } from "./observability/metrics.js";
+import { mountAdminUi } from "./observability/admin-ui.js";
 import type { RelayPlugin } from "./plugins/types.js";
 import type { SharedState } from "./state/types.js";
 
@@ -64,6 +68,8 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   const log = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
   const clock = options.clock ?? Date.now;
   const redisClients: RedisClientType[] = [];
+  const redisRoles: Array<{ role: string; client: RedisClientType }> = [];
+  const metrics = createMetrics(config.nodeId);
   const readiness: ReadinessCheck[] = [];
 
   let state = options.state;
@@ -74,12 +80,14 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       const client = redisClient(config.redisUrl, log, "state");
       await client.connect();
       redisClients.push(client);
+      redisRoles.push({ role: "state", client });
       state = createRedisState({ client, prefix: config.redisPrefix });
       redis = client;
     }
     const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log, config.streamMaxLen);
     adapter = cluster.factory;
     redisClients.push(...cluster.clients);
+    cluster.clients.forEach((client, i) => redisRoles.push({ role: cluster.clients.length === 1 ? "adapter" : ["adapter-pub", "adapter-sub"][i] ?? "adapter", client }));
     readiness.push({ name: "adapter", check: async () => cluster.clients.every((c) => c.isReady) });
   }
   state ??= createMemoryState({ dataDir: config.dataDir });
@@ -88,7 +96,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
 
   const lifecycle = { shuttingDown: false };
   let clusterSize: (() => Promise<number>) | undefined;
-  const app = createHttpApp({ config, state: sharedState, log, readiness, isDraining: () => lifecycle.shuttingDown, clusterSize: () => clusterSize?.() ?? Promise.resolve(1) });
+  const app = createHttpApp({ config, state: sharedState, log, metrics, readiness, isDraining: () => lifecycle.shuttingDown, clusterSize: () => clusterSize?.() ?? Promise.resolve(1) });
   const http = createServer(getRequestListener(app.fetch));
   const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
   const io: RelayIo = new Server(http, {
@@ -107,7 +115,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   http.removeAllListeners("upgrade");
   // engine.io types its request with fields it adds itself (`_query`): the request it gets is the raw one.
   const engineUpgrade = io.engine.handleUpgrade.bind(io.engine) as unknown as (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  const upgrades = new UpgradeRouter(log, { path: "/socket.io/", handleUpgrade: engineUpgrade });
+  const upgrades = new UpgradeRouter({ log, metrics }, { path: "/socket.io/", handleUpgrade: engineUpgrade });
   http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
 
@@ -117,6 +125,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     log,
     clock,
     lifecycle,
+    metrics,
     relay: typedNamespace(io, "/relay"),
     viewer: typedNamespace(io, "/viewer"),
     hub: typedNamespace(io, "/hub"),
@@ -127,6 +136,15 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     push: createPushNotifier({ config, state: sharedState, log, viewerCount: (id) => countIn(ctx, ctx.viewer, rooms.session(id)) }),
   };
   clusterSize = () => ctx.viewer.adapter.serverCount();
+  const clusterNodes = (): Promise<number | null> =>
+    ctx.viewer.adapter.serverCount().then(
+      (n) => n,
+      () => null,
+    );
+  observeConnections(io, metrics, log, clock);
+  registerHealthGauges(metrics, redisRoles, clusterNodes);
+  const metricsEndpoint = mountMetrics(app, metrics, config, log);
+  if (config.adminUi) mountAdminUi(ctx, io, app);
   mountRelayNamespace(ctx, { reconnectGraceMs: config.cliReconnectGraceMs });
   mountViewerNamespace(ctx);
   mountHubNamespace(ctx);
@@ -144,7 +162,10 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
         http.off("error", reject);
         const port = (http.address() as AddressInfo).port;
         log.info({ port, host: config.host, mode: config.redisUrl ? `redis/${config.adapter}` : "embedded" }, `relay listening on port ${port}`);
-        resolve(port);
+        metricsEndpoint.start().then(
+          () => resolve(port),
+          (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+        );
       });
     });
 
@@ -160,6 +181,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
         io.close(() => resolve());
       });
       http.closeAllConnections?.();
+      await metricsEndpoint.stop();
       await ctx.push.settled();
       for (const hook of stopHooks) {
         await Promise.resolve()
@@ -174,11 +196,6 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   };
 
   const relay: RelayServer = { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
-  const clusterNodes = (): Promise<number | null> =>
-    ctx.viewer.adapter.serverCount().then(
-      (n) => n,
-      () => null,
-    );
   for (const plugin of options.plugins ?? []) {
     await plugin.attach?.(createPluginApi({ ctx, io, app, upgrades, redis, stopHooks, clusterSize: clusterNodes }));
   }

@@ -18,6 +18,11 @@ export const viewerCodec: EndpointCodec = {
   },
   outbound: {
     error: errorFrame,
+    // `publishedAt` is the relay's own timing (docs/protocol.md): legacy event frames never had it.
+    event: (payload) => {
+      const { publishedAt: _publishedAt, ...frame } = payload;
+      return [{ type: "event", ...frame }];
+    },
   },
   closeAfter: (event, payload: Frame) => {
     if (event === "disconnected") {

@@ -1,7 +1,7 @@
 import { parse as parseCookie } from "cookie";
 import { HandshakeError } from "../../protocol/index.js";
 import type { Logger } from "../logger.js";
-import type { Identity, SharedState } from "../state/types.js";
+import type { Identity, LoginIdentity, SharedState } from "../state/types.js";
 import { isTrustedOrigin } from "./origin.js";
 import { safeEqual } from "./secrets.js";
 
@@ -18,6 +18,8 @@ export interface Credentials {
   origin?: string | undefined;
   /** The shared `PIZZAPI_RUNNER_TOKEN` of old runners (no user). */
   runnerToken?: string | undefined;
+  /** The request's `Host`: a cookie request from a page the relay served itself (same origin) is trusted. */
+  host?: string | undefined;
 }
 
 /** Which credentials an entry point takes: API keys always; the login cookie, or the runner token. */
@@ -25,9 +27,9 @@ export type CredentialKind = "api-key" | "cookie" | "runner-token";
 
 export interface Authenticated extends Identity {
   via: CredentialKind;
-  /** The API key's id (`keys list`), null for cookie and runner-token callers. */
+  /** The API key's id (`keys list`); for a login cookie, the key it was minted with; null for the runner token. */
   keyId: string | null;
-  /** An API key with the operator scope (`keys create --admin`). */
+  /** An API key with the operator scope (`keys create --admin`), or a login minted with one. */
   admin: boolean;
 }
 
@@ -70,17 +72,17 @@ export async function authenticate(deps: AuthDeps, creds: Credentials, accept: r
   if (!accept.includes("cookie")) throw new HandshakeError("unauthorized", "Missing API key");
   const token = creds.cookieHeader ? parseCookie(creds.cookieHeader)[SESSION_COOKIE] : undefined;
   if (!token) throw new HandshakeError("unauthorized", "Unauthorized");
-  if (!isTrustedOrigin(creds.origin, deps.trustedOrigins)) {
+  if (!isTrustedOrigin(creds.origin, deps.trustedOrigins, creds.host)) {
     deps.log.warn({ origin: creds.origin }, "cookie request from an untrusted origin refused");
     throw new HandshakeError("untrusted_origin");
   }
-  let identity: Identity | null;
+  let login: LoginIdentity | null;
   try {
-    identity = await deps.state.logins.verify(token);
+    login = await deps.state.logins.verify(token);
   } catch (err) {
     deps.log.error({ err }, "login verification failed: auth backend unavailable");
     throw new HandshakeError("auth_unavailable");
   }
-  if (!identity) throw new HandshakeError("unauthorized", "Unauthorized");
-  return { ...identity, via: "cookie", keyId: null, admin: false };
+  if (!login) throw new HandshakeError("unauthorized", "Unauthorized");
+  return { userId: login.userId, userName: login.userName, via: "cookie", keyId: login.keyId, admin: login.admin };
 }

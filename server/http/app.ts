@@ -3,6 +3,9 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ERRORS, HandshakeError, isRetryable } from "../../protocol/index.js";
 import { authenticate, SESSION_COOKIE } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
+import { accessLog } from "./access-log.js";
+import type { RelayMetrics } from "../observability/metrics.js";
+import { reportRefusal } from "../observability/refusals.js";
 import type { RelayConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { SharedState } from "../state/types.js";
@@ -20,6 +23,7 @@ export function createHttpApp(deps: {
   config: RelayConfig;
   state: SharedState;
   log: Logger;
+  metrics: RelayMetrics;
   readiness: ReadinessCheck[];
   isDraining: () => boolean;
   /** Relay nodes this node currently knows of, itself included (cluster membership as the adapter sees it). */
@@ -27,6 +31,7 @@ export function createHttpApp(deps: {
 }): Hono {
   const { config, state, log } = deps;
   const app = new Hono();
+  accessLog(app, log);
   const secureCookie = config.baseUrl.startsWith("https:");
 
   app.get("/healthz", (c) => c.json({ ok: true, node: config.nodeId, runtime: process.versions.bun ? "bun" : "node" }));
@@ -46,11 +51,14 @@ export function createHttpApp(deps: {
 
   app.post("/api/auth/session", async (c) => {
     const key = c.req.header("x-api-key");
-    if (!key) return c.json({ error: "Missing API key (x-api-key header)" }, 401);
+    if (!key) {
+      reportRefusal(deps, "unauthorized", "http", { route: "/api/auth/session" }, "login refused: no API key");
+      return c.json({ error: "Missing API key (x-api-key header)" }, 401);
+    }
     try {
-      const { userId, userName } = await authenticate(authDeps(deps), { apiKey: key }, ["api-key"]);
-      const identity = { userId, userName };
-      const token = await state.logins.create(identity, config.loginTtlMs);
+      const caller = await authenticate(authDeps(deps), { apiKey: key }, ["api-key"]);
+      const identity = { userId: caller.userId, userName: caller.userName };
+      const token = await state.logins.create({ ...identity, admin: caller.admin, keyId: caller.keyId }, config.loginTtlMs);
       setCookie(c, SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: "Lax",
@@ -58,9 +66,10 @@ export function createHttpApp(deps: {
         path: "/",
         maxAge: Math.floor(config.loginTtlMs / 1000),
       });
-      log.info({ userId: identity.userId }, "browser login");
-      return c.json({ ok: true, ...identity });
+      log.info({ userId: identity.userId, admin: caller.admin }, "browser login");
+      return c.json({ ok: true, ...identity, admin: caller.admin });
     } catch (err) {
+      if (err instanceof HandshakeError) reportRefusal(deps, err.data.code, "http", { route: "/api/auth/session" }, "login refused");
       if (err instanceof HandshakeError && !isRetryable(err.data.code)) return c.json({ error: err.message }, ERRORS[err.data.code].http);
       if (!(err instanceof HandshakeError)) log.error({ err }, "login failed: auth backend unavailable");
       return c.json({ error: "Authentication backend unavailable" }, 503);
@@ -72,7 +81,7 @@ export function createHttpApp(deps: {
     if (!token) return c.json({ error: "Unauthorized" }, 401);
     try {
       const identity = await state.logins.verify(token);
-      return identity ? c.json({ ok: true, ...identity }) : c.json({ error: "Unauthorized" }, 401);
+      return identity ? c.json({ ok: true, userId: identity.userId, userName: identity.userName, admin: identity.admin }) : c.json({ error: "Unauthorized" }, 401);
     } catch (err) {
       log.error({ err }, "session lookup failed: auth backend unavailable");
       return c.json({ error: "Authentication backend unavailable" }, 503);

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { ERRORS, HandshakeError, type ErrorCode, type HttpErrorStatus } from "../../protocol/index.js";
 import { authenticate, type Authenticated } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
+import { reportRefusal } from "../observability/refusals.js";
 import type { RelayContext } from "../sessions/context.js";
 
 export type CallerResult = { ok: true; identity: Authenticated } | { ok: false; status: HttpErrorStatus; error: string };
@@ -17,9 +18,9 @@ const REST_BODIES: Partial<Record<ErrorCode, string>> = {
  * The caller of a control-API route: an `x-api-key` (tools, the CLI) or the browser login cookie. A
  * cookie-authenticated request must not come from an untrusted Origin (CSRF on state-changing routes).
  */
-export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config">, c: Context): Promise<CallerResult> {
+export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config" | "metrics">, c: Context): Promise<CallerResult> {
   try {
-    const identity = await authenticate(authDeps(ctx), { apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin") }, [
+    const identity = await authenticate(authDeps(ctx), { apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, [
       "api-key",
       "cookie",
     ]);
@@ -27,6 +28,7 @@ export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config">
   } catch (err) {
     const code: ErrorCode = err instanceof HandshakeError ? err.data.code : "internal";
     if (!(err instanceof HandshakeError)) ctx.log.error({ err }, "caller authentication failed");
+    reportRefusal(ctx, code, "http", { method: c.req.method }, "request refused: caller not authenticated");
     return { ok: false, status: ERRORS[code].http, error: REST_BODIES[code] ?? ERRORS[code].message };
   }
 }

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "../logger.js";
+import { LEGACY_PATHS } from "../../protocol/index.js";
+import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { UpgradeRefusal, UpgradeRequest, UpgradeVerdict } from "../plugins/types.js";
 import { refuseUpgrade } from "./refuse-upgrade.js";
 
 type Guard = (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
 
-const NOT_FOUND: UpgradeRefusal = { status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
+const NOT_FOUND: UpgradeRefusal = { code: "not_found", status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
 
 /**
  * The relay owns the HTTP `upgrade` event (engine.io's own listener is removed): `/socket.io/` goes to
@@ -20,7 +21,7 @@ export class UpgradeRouter {
   private readonly unclaimed: Array<{ prefix: string; answer: (req: IncomingMessage) => UpgradeRefusal }> = [];
 
   constructor(
-    private readonly log: Logger,
+    private readonly obs: Observer,
     private readonly engine: { path: string; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
   ) {}
 
@@ -44,25 +45,27 @@ export class UpgradeRouter {
       return;
     }
     const path = new URL(req.url ?? "/", "http://relay").pathname;
-    this.route(path, req, socket, head).catch((err: unknown) => {
-      this.log.error({ err, path }, "upgrade failed");
-      refuseUpgrade(socket, { status: 500, body: "Internal error" });
+    const refuse = (refusal: UpgradeRefusal): void => {
+      reportRefusal(this.obs, refusal.code, path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : "http", { path, status: refusal.status }, "upgrade refused");
+      refuseUpgrade(socket, refusal);
+    };
+    this.route(path, req, socket, head, refuse).catch((err: unknown) => {
+      this.obs.log.error({ err, path }, "upgrade failed");
+      refuse({ code: "internal", status: 500, body: "Internal error" });
     });
   };
 
-  private async route(path: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async route(path: string, req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (refusal: UpgradeRefusal) => void): Promise<void> {
     const responseHeaders: Record<string, string> = {};
     for (const { prefix, guard } of this.guards) {
       if (!path.startsWith(prefix)) continue;
       const verdict = await guard(req);
-      if (verdict && "refuse" in verdict) return refuseUpgrade(socket, verdict.refuse);
+      if (verdict && "refuse" in verdict) return refuse(verdict.refuse);
       if (verdict) Object.assign(responseHeaders, verdict.headers);
     }
     const claim = longest(this.claims, path);
-    if (claim) return claim.handler({ req, socket, head, responseHeaders });
-    const answer = longest(this.unclaimed, path)?.answer(req) ?? NOT_FOUND;
-    this.log.info({ path, status: answer.status }, "upgrade refused: no endpoint");
-    refuseUpgrade(socket, answer);
+    if (claim) return claim.handler({ req, socket, head, responseHeaders, refuse });
+    refuse(longest(this.unclaimed, path)?.answer(req) ?? NOT_FOUND);
   }
 }
 

@@ -11,7 +11,8 @@ import {
 } from "../../protocol/index.js";
 import type { Socket } from "socket.io";
 import type { EventsMap } from "@socket.io/component-emitter";
-import type { Logger } from "../logger.js";
+import { stackOf } from "../observability/connections.js";
+import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { TypedSocket } from "./typed.js";
 
 /** The shape every namespace entry of NamespaceMaps has. */
@@ -70,9 +71,11 @@ export function bindHandlers<N extends NamespaceName>(
   schemas: Schemas<N>,
   handlers: HandlerTable<N>,
   sendError: (error: ErrorBody) => void,
-  log: Logger,
+  obs: Observer,
   options: { sequential?: boolean; maxJsonDepth: number },
 ): void {
+  const { log } = obs;
+  const wire = stackOf(socket) === "legacy" ? "legacy" : "socketio";
   // Sequential: each frame's handler starts when the previous one finished, so frames of different types
   // take effect in the order the client sent them (handlers await different numbers of round trips).
   let previous: Promise<void> = Promise.resolve();
@@ -86,8 +89,8 @@ export function bindHandlers<N extends NamespaceName>(
     const last: unknown = packet[packet.length - 1];
     if (packet.length > 1 && typeof last === "function") {
       (last as (reply: unknown) => void)(failure("unknown_event", `This relay does not serve ${JSON.stringify(name)} on ${socket.nsp.name}`));
-    }
-    log.debug({ event: name, socket: socket.id }, "unknown event ignored");
+      reportRefusal(obs, "unknown_event", wire, { event: name, socket: socket.id }, "unknown event refused");
+    } else log.debug({ event: name, socket: socket.id }, "unknown event ignored");
   });
   for (const event of Object.keys(handlers) as Array<EventName<N>>) {
     const schema = (schemas as Record<string, z.ZodType>)[event];
@@ -102,7 +105,7 @@ export function bindHandlers<N extends NamespaceName>(
         ? ({ ok: false, error: errorBody("invalid_payload", `Invalid ${event} payload: nested deeper than ${options.maxJsonDepth} levels`) } as const)
         : validate(schema, args[0] ?? {}, `${event} payload`);
       if (!checked.ok) {
-        log.info({ event, socket: socket.id, error: checked.error }, "invalid payload refused");
+        reportRefusal(obs, checked.error.code, wire, { event, socket: socket.id, message: checked.error.message }, "invalid payload refused");
         reply(checked.error);
         return;
       }
@@ -113,11 +116,12 @@ export function bindHandlers<N extends NamespaceName>(
       if (options.sequential) previous = started.catch(() => undefined);
       started.catch((err: unknown) => {
         if (err instanceof RequestError) {
-          log.info({ event, socket: socket.id, error: err.body }, "request refused");
+          reportRefusal(obs, err.body.code, wire, { event, socket: socket.id, message: err.body.message }, "request refused");
           reply(err.body);
           return;
         }
         log.error({ err, event, socket: socket.id }, "handler failed");
+        obs.metrics.refusals.inc({ code: "internal", wire });
         reply(errorBody("internal"));
       });
     };

@@ -65,6 +65,9 @@ export function emitCollectingAcks<N extends NamespaceName, E extends keyof Name
   untyped.emit(event, payload, done as (err: Error | null, replies: unknown[]) => void);
 }
 
+/** The typed namespaces, in one list (plugins and observability walk them). */
+export const NAMESPACES: readonly NamespaceName[] = ["/relay", "/viewer", "/hub", "/runner", "/terminal"];
+
 /** Room names: every party is addressed through a room, never a node-local socket map (docs/architecture.md 6). */
 export const rooms = {
   /** Viewers of a session (/viewer). */

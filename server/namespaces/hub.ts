@@ -6,6 +6,7 @@ import type { RelayContext } from "../sessions/context.js";
 import { toSessionInfo } from "../sessions/hub-feed.js";
 import { viewerPresence } from "../sessions/presence.js";
 import { handshake } from "./middleware.js";
+import { wireOf } from "../observability/connections.js";
 
 /** `/hub`: the user's live session list (legacy `/ws/hub`, section 6). */
 export function mountHubNamespace(ctx: RelayContext): void {
@@ -18,7 +19,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
   const handlers: HandlerTable<"/hub"> = {};
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
     // Join first, then list: a session added meanwhile arrives as `session_added` (clients de-duplicate
     // by sessionId, as the legacy UI does).
     socket.join(rooms.hubUser(socket.data.userId));
@@ -32,6 +33,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
     };
     send().catch((err: unknown) => {
       ctx.log.error({ err }, "hub list failed: shared state unavailable");
+      ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
       direct(socket).emit("error", { code: "unavailable", message: "Could not load sessions" });
       // Without its list the hub is useless: a Socket.IO client reconnects (with backoff) and asks again;
       // a legacy hub keeps its connection, as with the legacy relay.

@@ -4,6 +4,7 @@ import { HandshakeError, isRetryable, routeGeneration, validate, type Connection
 import { authenticate, type CredentialKind } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { closeForRetry } from "../io/retry.js";
+import { reportHandshakeRefusal } from "../observability/refusals.js";
 import type { TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 
@@ -37,16 +38,18 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
   accept: (socket: TypedSocket<N>, result: HandshakeResult<z.output<S>>) => void,
 ): (socket: TypedSocket<N>, next: Next) => void {
   return (socket, next) => {
+    let generation = "unknown";
     const run = async (): Promise<void> => {
       const checked = validate(schema, socket.handshake.auth ?? {}, "handshake auth");
       if (!checked.ok) throw new HandshakeError("invalid_payload", checked.error.message);
       const auth = checked.value;
       const routed = routeGeneration({ transport: socket.conn.transport.name, namespace, protocolVersion: auth.protocolVersion, clientVersion: auth.clientVersion });
       if (!routed.ok) throw new HandshakeError("unsupported_protocol", routed.message);
+      generation = routed.generation;
       const headers = socket.handshake.headers;
       const caller = await authenticate(
         authDeps(ctx),
-        { apiKey: auth.apiKey, runnerToken: auth.runnerToken, cookieHeader: headers.cookie, origin: headers.origin },
+        { apiKey: auth.apiKey, runnerToken: auth.runnerToken, cookieHeader: headers.cookie, origin: headers.origin, host: headers.host },
         ACCEPTED[mode],
       );
       accept(socket, {
@@ -66,7 +69,7 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
       (err: unknown) => {
         const refusal = err instanceof HandshakeError ? err : new HandshakeError("internal");
         if (!(err instanceof HandshakeError)) ctx.log.error({ err, namespace }, "handshake failed");
-        else ctx.log.info({ namespace, code: refusal.data.code, transport: socket.conn.transport.name }, "handshake refused");
+        reportHandshakeRefusal(ctx, refusal.data.code, { namespace, generation, transport: socket.conn.transport.name });
         // A refusal is final for socket.io-client; a failure of ours is not the client's fault: close
         // the connection instead, so the client retries with its backoff (legacy ones get the refusal).
         // next() is still called: socket.io only releases the pending socket (Namespace._preConnectSockets)

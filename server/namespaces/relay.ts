@@ -6,6 +6,8 @@ import { publishFromCli, tokenMatches } from "../sessions/publish.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import { attachConnection, getConnection } from "../sessions/connection.js";
 import { handshake } from "./middleware.js";
+import { wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 
 /** `/relay`: the CLI side of a session (legacy `/ws/sessions`, section 2). */
 export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGraceMs: number }): void {
@@ -18,6 +20,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
 
   /** A refusal goes to the ack when the client passed one, else as an `error` event (legacy `error` frame). */
   const refuse = (socket: TypedSocket<"/relay">, ack: Ack<object> | undefined, code: ErrorCode): void => {
+    reportRefusal(ctx, code, wireOf(socket), { namespace: "/relay", socket: socket.id, sessionId: socket.data.sessionId }, "cli frame refused");
     if (ack) ack(failure(code));
     else socket.emit("error", errorBody(code));
   };
@@ -62,7 +65,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
 
   nsp.on("connection", (socket) => {
     // Handlers first, before anything async (docs/architecture.md 6).
-    bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", (reason) => onCliDisconnect(ctx, socket, reason, options.reconnectGraceMs));
     if (socket.recovered && socket.data.sessionId && !getConnection(socket)) {
       // Connection state recovery restored data and rooms; rebuild the node-local part.

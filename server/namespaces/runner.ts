@@ -8,6 +8,8 @@ import type { RelayContext } from "../sessions/context.js";
 import { hubStatus } from "../sessions/hub-feed.js";
 import { publishForRunner } from "../sessions/publish.js";
 import { handshake } from "./middleware.js";
+import { stackOf, wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 
 /** `/runner`: runner daemons (legacy `/ws/runner`, section 4). Every inbound id is checked against what the runner owns. */
 export function mountRunnerNamespace(ctx: RelayContext): void {
@@ -33,14 +35,18 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
    * passed one (typed clients), else as an `error` event (the legacy `error` frame).
    */
   const refuse = (socket: TypedSocket<"/runner">, ack: Ack | undefined, what: string, id: string): void => {
-    ctx.log.info({ runnerId: socket.data.runnerId, what, id }, "runner frame for an id it does not own: dropped");
+    reportRefusal(ctx, "not_found", wireOf(socket), { runnerId: socket.data.runnerId, what, id }, "runner frame for an id it does not own: dropped");
     const body = errorBody("not_found", `Unknown ${what}: ${id}`);
     if (ack) ack(failure(body.code, body.message));
     else socket.emit("error", body);
   };
 
   /** A skill frame from a connection that has not registered reaches no waiter: refused through its ack only (legacy: ignored). */
-  const unregistered = (ack: Ack | undefined): void => ack?.(failure("not_registered", "The runner has not registered"));
+  const unregistered = (socket: TypedSocket<"/runner">, ack: Ack | undefined): void => {
+    if (!ack) return;
+    reportRefusal(ctx, "not_registered", wireOf(socket), { namespace: "/runner", socket: socket.id }, "runner frame before register_runner refused");
+    ack(failure("not_registered", "The runner has not registered"));
+  };
 
   const runnerName = async (runnerId: string): Promise<string | null> => (await ctx.state.runners.get(runnerId))?.name ?? null;
 
@@ -48,6 +54,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
     register_runner: async (socket, payload, ack) => {
       const result = await registerRunner(ctx, socket, payload);
       if (!result.ok) {
+        reportRefusal(ctx, "forbidden", wireOf(socket), { namespace: "/runner", runnerId: payload.runnerId }, "runner registration refused");
         if (ack) ack(failure("forbidden", result.message));
         else direct(socket).emit("error", errorBody("forbidden", result.message));
         socket.disconnect(true);
@@ -98,14 +105,14 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
     terminals_list: (_socket, _payload, ack) => ack?.({ ok: true }),
     skills_list: async (socket, { requestId, skills }, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId) return unregistered(ack);
+      if (!runnerId) return unregistered(socket, ack);
       await updateSkills(socket, skills);
       if (requestId) deliverReply(ctx, replyKeys.skill(requestId), runnerId, { kind: "skills", ok: true, skills });
       ack?.({ ok: true });
     },
     skill_result: async (socket, payload, ack) => {
       const runnerId = socket.data.runnerId;
-      if (!runnerId) return unregistered(ack);
+      if (!runnerId) return unregistered(socket, ack);
       if (payload.skills) await updateSkills(socket, payload.skills);
       if (!payload.requestId) return ack?.({ ok: true });
       const reply = { kind: "skills" as const, ok: payload.ok === true };
@@ -121,7 +128,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
     runner_session_event: async (socket, { sessionId, event }, ack) => {
       const record = await ctx.state.sessions.get(sessionId);
       if (!record?.live || record.userId !== socket.data.userId || record.runnerId !== socket.data.runnerId) return refuse(socket, ack, "session", sessionId);
-      const outcome = await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event);
+      const outcome = await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event, stackOf(socket));
       // Refused when the session was re-registered meanwhile (its generation moved on).
       if (!outcome.ok) return refuse(socket, ack, "session", sessionId);
       ack?.({ ok: true });
@@ -151,7 +158,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
   nsp.on("connection", (socket) => {
     // A runner's frames take effect in order (session_ready before the session's runner events, a
     // terminal's data before its exit), whatever round trips each handler needs.
-    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { sequential: true, maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { sequential: true, maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", () => onRunnerDisconnect(ctx, socket));
     ctx.log.debug({ socket: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name }, "runner connected");
   });

@@ -6,6 +6,8 @@ import { emitFrame, EXIT_GC_WITH_VIEWER_MS } from "../runners/terminal-frames.js
 import type { RelayContext } from "../sessions/context.js";
 import type { TerminalRecord } from "../state/types.js";
 import { handshake } from "./middleware.js";
+import { wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 
 /** An unspawned terminal is collected this long after its creation or its last attach (legacy 5.1). */
 export const PENDING_TERMINAL_TTL_MS = 60_000;
@@ -53,7 +55,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
     socket.on("disconnect", () => {
       const detach = async (): Promise<void> => {
         if (ctx.lifecycle.shuttingDown) return;
@@ -64,6 +66,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
     });
     attach(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "terminal attach failed");
+      ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
       direct(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
       if (!closeForRetry(socket)) socket.disconnect(true);
     });
@@ -79,6 +82,7 @@ async function attach(ctx: RelayContext, socket: TypedSocket<"/terminal">): Prom
   const terminalId = socket.data.terminalId;
   const record = await ctx.state.terminals.get(terminalId);
   if (!record || record.userId !== socket.data.userId) {
+    reportRefusal(ctx, record ? "forbidden" : "not_found", wireOf(socket), { namespace: "/terminal", terminalId }, "terminal attach refused");
     direct(socket).emit("terminal_error", { terminalId, message: record ? "Forbidden" : "Terminal not found" });
     socket.disconnect(true);
     return;
@@ -89,6 +93,7 @@ async function attach(ctx: RelayContext, socket: TypedSocket<"/terminal">): Prom
   socket.join(room);
   const attached = await ctx.state.terminals.attach(terminalId, socket.id);
   if (!attached) {
+    reportRefusal(ctx, "not_found", wireOf(socket), { namespace: "/terminal", terminalId }, "terminal attach refused");
     direct(socket).emit("terminal_error", { terminalId, message: "Terminal not found" });
     socket.disconnect(true);
     return;

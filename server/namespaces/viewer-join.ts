@@ -1,5 +1,7 @@
 import type { SessionEventFrame } from "../../protocol/index.js";
 import { closeForRetry } from "../io/retry.js";
+import { wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionView, Snapshot } from "../state/types.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "../sessions/context.js";
@@ -17,19 +19,20 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
   try {
     // Ownership first: another user's viewer must never be in the room, not even for a round trip.
     const owner = await ctx.state.sessions.get(sessionId);
-    if (!owner || owner.userId !== userId) return refuseUnknown(socket, sessionId);
+    if (!owner || owner.userId !== userId) return refuseUnknown(ctx, socket, sessionId);
     // Then join, then read: no event published meanwhile can be missed (a duplicate is dropped by seq).
     socket.join(room);
     view = await ctx.state.sessions.view(sessionId, lastSeq ?? undefined);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
+    ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
     direct(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
     if (!closeForRetry(socket)) socket.disconnect(true);
     return;
   }
-  if (!view || view.record.userId !== userId) return refuseUnknown(socket, sessionId);
+  if (!view || view.record.userId !== userId) return refuseUnknown(ctx, socket, sessionId);
   const { record, snapshot } = view;
-  if (!record.live) return replayEnded(socket, sessionId, snapshot);
+  if (!record.live) return replayEnded(ctx, socket, sessionId, snapshot);
 
   const connected: Parameters<typeof socket.emit<"connected">>[1] = {
     sessionId,
@@ -60,7 +63,8 @@ export function sendSnapshot(socket: TypedSocket<"/viewer">, snapshot: Snapshot,
   if (snapshot.hasState) socket.emit("event", { event: stateEvent(snapshot.stateJson), seq, snapshot: true });
 }
 
-function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void {
+function refuseUnknown(ctx: RelayContext, socket: TypedSocket<"/viewer">, sessionId: string): void {
+  reportRefusal(ctx, "not_found", wireOf(socket), { namespace: "/viewer", sessionId }, "viewer of an unknown session refused");
   const to = direct(socket);
   to.emit("connected", { sessionId, replayOnly: true });
   to.emit("error", { code: "not_found", message: "Session not found" });
@@ -68,8 +72,8 @@ function refuseUnknown(socket: TypedSocket<"/viewer">, sessionId: string): void 
 }
 
 /** Legacy 3.1 case B: the session is no longer live; replay its last snapshot and say so. */
-function replayEnded(socket: TypedSocket<"/viewer">, sessionId: string, snapshot: Snapshot): void {
-  if (!snapshot.hasState) return refuseUnknown(socket, sessionId);
+function replayEnded(ctx: RelayContext, socket: TypedSocket<"/viewer">, sessionId: string, snapshot: Snapshot): void {
+  if (!snapshot.hasState) return refuseUnknown(ctx, socket, sessionId);
   socket.leave(rooms.session(sessionId));
   const to = direct(socket);
   to.emit("connected", { sessionId, replayOnly: true });

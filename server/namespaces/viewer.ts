@@ -5,6 +5,8 @@ import type { RelayContext } from "../sessions/context.js";
 import { normalizeAttachments, normalizeDeliverAs } from "../sessions/normalize.js";
 import type { SessionRecord } from "../state/types.js";
 import { handshake } from "./middleware.js";
+import { wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 import { joinViewer, sendSnapshot } from "./viewer-join.js";
 
 /** How long the relay waits for a socket-v1-acked CLI's `input` acknowledgement (it is only logged). */
@@ -31,7 +33,11 @@ export function mountViewerNamespace(ctx: RelayContext): void {
    * A command for a session that is no longer live is dropped (legacy: silently); a client that asked
    * for an ack learns it at once instead of waiting for an answer that cannot come.
    */
-  const notLive = (ack: Ack | undefined): void => ack?.(failure("not_found", "The session is not live"));
+  const notLive = (socket: TypedSocket<"/viewer">, ack: Ack | undefined): void => {
+    if (!ack) return;
+    reportRefusal(ctx, "not_found", wireOf(socket), { namespace: "/viewer", sessionId: socket.data.sessionId }, "viewer command for a session not live refused");
+    ack(failure("not_found", "The session is not live"));
+  };
 
   const handlers: HandlerTable<"/viewer"> = {
     resync: async (socket, _payload, ack) => {
@@ -44,7 +50,7 @@ export function mountViewerNamespace(ctx: RelayContext): void {
       ack?.({ ok: true });
     },
     input: async (socket, payload, ack) => {
-      if (!(await liveSession(socket, true))) return notLive(ack);
+      if (!(await liveSession(socket, true))) return notLive(socket, ack);
       const client = typeof payload.client === "string" ? payload.client : undefined;
       const deliverAs = normalizeDeliverAs(payload.deliverAs);
       const input = {
@@ -65,19 +71,19 @@ export function mountViewerNamespace(ctx: RelayContext): void {
       ack?.({ ok: true });
     },
     model_set: async (socket, payload, ack) => {
-      if (!(await liveSession(socket, true))) return notLive(ack);
+      if (!(await liveSession(socket, true))) return notLive(socket, ack);
       toCli(socket).emit("model_set", { provider: payload.provider, modelId: payload.modelId });
       ack?.({ ok: true });
     },
     exec: async (socket, payload, ack) => {
-      if (!(await liveSession(socket, true))) return notLive(ack);
+      if (!(await liveSession(socket, true))) return notLive(socket, ack);
       toCli(socket).emit("exec", payload);
       ack?.({ ok: true });
     },
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx.log, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
     if (socket.recovered && socket.data.joined) {
       ctx.log.debug({ socket: socket.id, sessionId: socket.data.sessionId }, "viewer recovered");
       return;

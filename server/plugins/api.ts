@@ -4,13 +4,13 @@ import { errorBody, failure, HandshakeError, isRetryable, type ErrorCode, type N
 import { authenticate } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import type { UpgradeRouter } from "../http/upgrades.js";
+import { stackOf } from "../observability/connections.js";
+import { reportHandshakeRefusal, reportRefusal } from "../observability/refusals.js";
 import { closeForRetry } from "../io/retry.js";
-import { commonNamespace, direct, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { commonNamespace, direct, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import type { RedisCommandClient } from "../state/redis.js";
 import type { ConnectionView, EventGate, EventGateVerdict, HandshakeGate, PluginApi } from "./types.js";
-
-export const NAMESPACES: readonly NamespaceName[] = ["/relay", "/viewer", "/hub", "/runner", "/terminal"];
 
 type ViewableSocket = Pick<CommonSocket, "id" | "conn" | "data">;
 
@@ -52,6 +52,7 @@ export function createPluginApi(internals: Internals): PluginApi {
     config: ctx.config,
     log: ctx.log,
     redis: internals.redis,
+    metrics: ctx.metrics,
     claimUpgrade: (prefix, handler) => upgrades.claim(prefix, handler),
     guardUpgrade: (prefix, guard) => upgrades.guard(prefix, guard),
     answerUnclaimed: (prefix, answer) => upgrades.answerUnclaimed(prefix, answer),
@@ -95,7 +96,7 @@ function handshakeGate(ctx: RelayContext, namespace: NamespaceName, gate: Handsh
       .then(
         (refusal) => {
           if (!refusal) return next();
-          ctx.log.info({ namespace, code: refusal.code, transport: socket.conn.transport.name }, "handshake refused by policy");
+          reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy" });
           next(new HandshakeError(refusal.code, refusal.message));
         },
         (err: unknown) => {
@@ -141,7 +142,7 @@ function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: Namespace
     };
     const settle = (verdict: EventGateVerdict): void => {
       if (!verdict) return next();
-      ctx.log.info({ namespace, event, code: verdict.refuse.code, socket: socket.id }, "event refused by policy");
+      reportRefusal(ctx, verdict.refuse.code, stackOf(socket) === "legacy" ? "legacy" : "socketio", { namespace, event, socket: socket.id, generation: socket.data.clientGeneration }, "event refused by policy");
       refuse(verdict.refuse.code, verdict.refuse.message, verdict.disconnect === true);
     };
     const fail = (err: unknown): void => {

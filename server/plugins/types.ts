@@ -6,6 +6,7 @@ import type { ErrorBody, ErrorCode, Generation, HttpErrorStatus, NamespaceName }
 import type { Authenticated, CredentialKind, Credentials } from "../auth/authenticate.js";
 import type { RelayConfig } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { RelayMetrics } from "../observability/metrics.js";
 import type { RedisCommandClient } from "../state/redis.js";
 
 /**
@@ -23,7 +24,9 @@ export interface RelayPlugin {
 
 /** An HTTP answer to an upgrade request that is not accepted. */
 export interface UpgradeRefusal {
-  status: HttpErrorStatus | 426;
+  /** What it is, for the logs and the refusal counter (protocol/error-codes.ts). */
+  code: ErrorCode;
+  status: HttpErrorStatus;
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
@@ -38,6 +41,8 @@ export interface UpgradeRequest {
   head: Buffer;
   /** Headers the guards asked to add to the 101 response (e.g. `Deprecation`, `Sunset`). */
   responseHeaders: Record<string, string>;
+  /** Answers the upgrade with `refusal` and closes the socket; logged and counted. */
+  refuse(refusal: UpgradeRefusal): void;
 }
 
 /** A connection as plugins see it (its namespace socket's identity, versions and transport). */
@@ -71,6 +76,8 @@ export interface PluginApi {
   readonly log: Logger;
   /** The cluster's Redis (a connected command client, owned by the relay), or null in embedded mode. */
   readonly redis: RedisCommandClient | null;
+  /** The node's metrics: plugins count into them and add their own to `metrics.registry`. */
+  readonly metrics: RelayMetrics;
 
   /** Upgrades whose path starts with `prefix` go to `handler` (one claim per prefix). */
   claimUpgrade(prefix: string, handler: (upgrade: UpgradeRequest) => void): void;

@@ -3,6 +3,7 @@ import type { PendingRequests } from "../runners/pending.js";
 import type { PushNotifier } from "../push/notifier.js";
 import type { TypedNamespace } from "../io/typed.js";
 import type { Logger } from "../logger.js";
+import type { RelayMetrics } from "../observability/metrics.js";
 import type { SharedState } from "../state/types.js";
 
 /** Everything the session domain needs, passed explicitly (no module-level state). */
@@ -20,6 +21,8 @@ export interface RelayContext {
   requests: PendingRequests;
   /** Web Push for sessions nobody watches (legacy 2.8). */
   push: PushNotifier;
+  /** This node's Prometheus metrics (docs/operations.md). */
+  metrics: RelayMetrics;
   /** Set during graceful shutdown: disconnects then are moves to another node, not session ends. */
   lifecycle: { shuttingDown: boolean };
 }

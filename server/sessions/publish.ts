@@ -6,6 +6,8 @@ import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
 import { hubStatus } from "./hub-feed.js";
 import { modelKey, modelSummary, normalizeSessionName } from "./normalize.js";
 import { isRecord } from "./thinking.js";
+import { stackOf } from "../observability/connections.js";
+import type { Stack } from "../observability/metrics.js";
 
 export interface PublishRequest {
   token?: string | undefined;
@@ -31,6 +33,7 @@ export function tokenMatches(socket: TypedSocket<"/relay">, token: string | unde
  * without blocking on storage between events.
  */
 export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/relay">, req: PublishRequest): Promise<PublishOutcome> {
+  const arrived = performance.now();
   const conn = getConnection(socket);
   const sessionId = socket.data.sessionId;
   if (!sessionId || !conn || !tokenMatches(socket, req.token)) return { ok: false, reason: "invalid_token" };
@@ -84,10 +87,15 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   }
   // A newer registration owns the session (legacy: the replaced CLI's frames get "Invalid token").
   if (!result.ok) return { ok: false, reason: "invalid_token" };
+  const stack = stackOf(socket);
   // A resend of an event already stored (its ack was lost with the connection): viewers have it, or
   // will fetch it from the log by seq; publishing it again would show it twice.
-  if ("duplicate" in result) return result;
-  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
+  if ("duplicate" in result) {
+    ctx.metrics.eventsDeduplicated.inc();
+    return result;
+  }
+  broadcast(ctx, sessionId, event, result.seq, stack);
+  ctx.metrics.publishAckSeconds.observe({ stack }, (performance.now() - arrived) / 1000);
   ctx.push.onSessionEvent({ sessionId, userId: conn.userId, sessionName: conn.status.sessionName }, event);
   if (effects.statusChanged) {
     const s = conn.status;
@@ -136,7 +144,7 @@ function sideEffects(conn: CliConnection, event: unknown, now: number): Effects 
  * log, broadcast), under the session's current generation, without hub side effects and without push.
  * The caller has checked that the session is live and linked to the sending runner.
  */
-export async function publishForRunner(ctx: RelayContext, sessionId: string, generation: number, isEphemeral: boolean, event: unknown): Promise<PublishOutcome> {
+export async function publishForRunner(ctx: RelayContext, sessionId: string, generation: number, isEphemeral: boolean, event: unknown, stack: Stack): Promise<PublishOutcome> {
   const now = ctx.clock();
   const kind: PublishKind = isRecord(event) && event.type === "session_active" ? "state" : isRecord(event) && event.type === "heartbeat" ? "heartbeat" : "other";
   const input: PublishInput = {
@@ -153,6 +161,16 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
   const result = await ctx.state.sessions.publish(input);
   if (!result.ok) return { ok: false, reason: "invalid_token" };
   if ("duplicate" in result) return result;
-  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq: result.seq } : { event, seq: result.seq });
+  broadcast(ctx, sessionId, event, result.seq, stack);
   return { ok: true, seq: result.seq };
+}
+
+/**
+ * A stored event to the session's viewers, on every node, with the time it was stored: each node counts
+ * its deliveries and their latency from it (server/observability/connections.ts).
+ */
+function broadcast(ctx: RelayContext, sessionId: string, event: unknown, seq: number, stack: Stack): void {
+  const publishedAt = ctx.clock();
+  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq, publishedAt } : { event, seq, publishedAt });
+  ctx.metrics.eventsPublished.inc({ stack });
 }

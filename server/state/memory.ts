@@ -4,21 +4,21 @@ import { MemoryPushStore } from "./memory-push.js";
 import { MemoryRunnerStore } from "./memory-runners.js";
 import { MemorySessionStore } from "./memory-sessions.js";
 import { MemoryTerminalStore } from "./memory-terminals.js";
-import type { ApiKeyStore, Identity, LoginStore, SharedState } from "./types.js";
+import type { ApiKeyStore, LoginIdentity, LoginStore, SharedState } from "./types.js";
 
 /** Browser logins of the embedded mode: in memory, hashed, with a TTL. */
 export class MemoryLoginStore implements LoginStore {
-  private readonly logins = new Map<string, { identity: Identity; expiresAt: number }>();
+  private readonly logins = new Map<string, { identity: LoginIdentity; expiresAt: number }>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  async create(identity: Identity, ttlMs: number): Promise<string> {
+  async create(identity: LoginIdentity, ttlMs: number): Promise<string> {
     const token = randomHex(32);
     this.logins.set(hashSecret(token), { identity: { ...identity }, expiresAt: this.clock() + ttlMs });
     return token;
   }
 
-  async verify(token: string): Promise<Identity | null> {
+  async verify(token: string): Promise<LoginIdentity | null> {
     const hash = hashSecret(token);
     const found = this.logins.get(hash);
     if (!found) return null;

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { mintApiKey } from "./records.js";
 import { hashSecret, randomHex } from "../auth/secrets.js";
 import {
@@ -10,7 +11,7 @@ import {
   type RedisCommandClient,
   type ScriptRunner,
 } from "./redis-scripts.js";
-import type { ApiKeyMeta, ApiKeyStore, Identity, LoginStore, NewApiKey } from "./types.js";
+import type { ApiKeyMeta, ApiKeyStore, LoginIdentity, LoginStore, NewApiKey } from "./types.js";
 
 /**
  * API keys in Redis: `P apikey:{sha256}` HASH (id, userId, userName, name (absent = null), createdAt,
@@ -91,6 +92,9 @@ function decodeKey(fields: Map<string, string>): ApiKeyMeta {
   };
 }
 
+/** Logins stored before the admin scope existed have neither `admin` nor `keyId`: ordinary ones. */
+const StoredLogin = z.object({ userId: z.string(), userName: z.string(), admin: z.boolean().optional(), keyId: z.string().nullable().optional() });
+
 /** Browser logins in Redis: `P login:{sha256}` holds the identity as JSON, with a PX TTL. */
 export class RedisLoginStore implements LoginStore {
   constructor(
@@ -102,32 +106,23 @@ export class RedisLoginStore implements LoginStore {
     return `${this.prefix}login:${hashSecret(token)}`;
   }
 
-  async create(identity: Identity, ttlMs: number): Promise<string> {
+  async create(identity: LoginIdentity, ttlMs: number): Promise<string> {
     const token = randomHex(32);
     const px = Math.ceil(ttlMs);
     // A login with no time to live is expired at once: nothing to store (PX rejects 0).
     if (px > 0) {
-      const value = JSON.stringify({ userId: identity.userId, userName: identity.userName });
+      const value = JSON.stringify({ userId: identity.userId, userName: identity.userName, admin: identity.admin, keyId: identity.keyId });
       await this.client.sendCommand(["SET", this.keyOf(token), value, "PX", String(px)]);
     }
     return token;
   }
 
-  async verify(token: string): Promise<Identity | null> {
+  async verify(token: string): Promise<LoginIdentity | null> {
     const raw = await this.client.sendCommand(["GET", this.keyOf(token)]);
     if (raw === null || raw === undefined) return null;
-    const parsed: unknown = JSON.parse(String(raw));
-    if (
-      typeof parsed !== "object" ||
-      parsed === null ||
-      !("userId" in parsed) ||
-      !("userName" in parsed) ||
-      typeof parsed.userId !== "string" ||
-      typeof parsed.userName !== "string"
-    ) {
-      throw new Error("Corrupt login record");
-    }
-    return { userId: parsed.userId, userName: parsed.userName };
+    const parsed = StoredLogin.safeParse(JSON.parse(String(raw)));
+    if (!parsed.success) throw new Error("Corrupt login record");
+    return { userId: parsed.data.userId, userName: parsed.data.userName, admin: parsed.data.admin === true, keyId: parsed.data.keyId ?? null };
   }
 
   async delete(token: string): Promise<void> {

@@ -34,10 +34,17 @@ export interface ApiKeyStore {
   revoke(id: string): Promise<boolean>;
 }
 
+/** What a browser login remembers: who, and of which API key it was minted (revocation, the admin scope). */
+export interface LoginIdentity extends Identity {
+  /** The key logged in with: a login minted with an admin key is an admin session (the operator page). */
+  admin: boolean;
+  keyId: string | null;
+}
+
 export interface LoginStore {
   /** Creates a browser login; the token is returned once, stored hashed, and expires after ttlMs. */
-  create(identity: Identity, ttlMs: number): Promise<string>;
-  verify(token: string): Promise<Identity | null>;
+  create(identity: LoginIdentity, ttlMs: number): Promise<string>;
+  verify(token: string): Promise<LoginIdentity | null>;
   delete(token: string): Promise<void>;
 }
 

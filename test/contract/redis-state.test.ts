@@ -117,7 +117,7 @@ describe("redis state: layout and plumbing", () => {
     await state.sessions.publish(publishInput(id, { now, eventJson: '{"a":[]}', kind: "state", stateJson: '{"s":[]}', expiresAt: now + 60_000 }));
     await state.sessions.publish(publishInput(id, { now: now + 1, eventJson: undefined, expiresAt: now + 60_000 }));
     await state.keys.create({ userId: "u1", userName: "Alice" });
-    await state.logins.create({ userId: "u1", userName: "Alice" }, 60_000);
+    await state.logins.create({ userId: "u1", userName: "Alice", admin: false, keyId: null }, 60_000);
 
     const keys = await keysUnder(client, prefix);
     expect(keys).toEqual(

@@ -124,30 +124,30 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
 
     describe("logins", () => {
       it("creates, verifies and deletes logins", async () => {
-        const token = await state.logins.create({ userId: "u1", userName: "Alice" }, 60_000);
-        const other = await state.logins.create({ userId: "u2", userName: "Bob" }, 60_000);
+        const token = await state.logins.create({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" }, 60_000);
+        const other = await state.logins.create({ userId: "u2", userName: "Bob", admin: true, keyId: null }, 60_000);
         expect(token).toMatch(/^[0-9a-f]{64}$/);
-        expect(await state.logins.verify(token)).toEqual({ userId: "u1", userName: "Alice" });
-        expect(await state.logins.verify(other)).toEqual({ userId: "u2", userName: "Bob" });
+        expect(await state.logins.verify(token)).toEqual({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" });
+        expect(await state.logins.verify(other)).toEqual({ userId: "u2", userName: "Bob", admin: true, keyId: null });
         expect(await state.logins.verify(`${token}x`)).toBeNull();
         await state.logins.delete(token);
         expect(await state.logins.verify(token)).toBeNull();
-        expect(await state.logins.verify(other)).toEqual({ userId: "u2", userName: "Bob" });
+        expect(await state.logins.verify(other)).toEqual({ userId: "u2", userName: "Bob", admin: true, keyId: null });
         await expect(state.logins.delete("never-issued")).resolves.toBeUndefined();
       });
 
       it("expires logins after their ttl", async () => {
-        const short = await state.logins.create({ userId: "u1", userName: "Alice" }, 50);
-        const long = await state.logins.create({ userId: "u1", userName: "Alice" }, 60_000);
-        expect(await state.logins.verify(short)).toEqual({ userId: "u1", userName: "Alice" });
+        const short = await state.logins.create({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" }, 50);
+        const long = await state.logins.create({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" }, 60_000);
+        expect(await state.logins.verify(short)).toEqual({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" });
         await sleep(120);
         expect(await state.logins.verify(short)).toBeNull();
-        expect(await state.logins.verify(long)).toEqual({ userId: "u1", userName: "Alice" });
+        expect(await state.logins.verify(long)).toEqual({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" });
       });
 
       it("never stores the plain token", async (ctx) => {
         if (!subject.dump) ctx.skip();
-        const token = await state.logins.create({ userId: "u1", userName: "Alice" }, 60_000);
+        const token = await state.logins.create({ userId: "u1", userName: "Alice", admin: false, keyId: "k1" }, 60_000);
         expect((await subject.dump?.()) ?? "").not.toContain(token);
       });
     });

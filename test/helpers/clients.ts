@@ -104,6 +104,17 @@ export class Recorder {
   }
 }
 
+/**
+ * A viewer `event` payload without the relay's timing field `publishedAt` (docs/protocol.md): tests
+ * compare what the CLI published. Live events must carry it as a recent epoch-ms number.
+ */
+export function withoutPublishedAt<T>(frame: T): T {
+  if (typeof frame !== "object" || frame === null || !("publishedAt" in frame)) return frame;
+  const { publishedAt, ...rest } = frame as Record<string, unknown>;
+  if (typeof publishedAt !== "number" || Math.abs(Date.now() - publishedAt) > 60_000) throw new Error(`publishedAt is not a recent time: ${String(publishedAt)}`);
+  return rest as T;
+}
+
 /** Session events in arrival order, as `{seq, type}` (the type of the inner event). */
 export function seqs(recorder: Recorder): number[] {
   return recorder.named<{ seq?: number }>("event").map((e) => e.seq ?? -1);

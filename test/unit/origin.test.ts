@@ -40,3 +40,21 @@ describe("isTrustedOrigin", () => {
     expect(isTrustedOrigin("http://relay.test", [])).toBe(false);
   });
 });
+
+describe("isTrustedOrigin: pages the relay served itself (same origin)", () => {
+  it("accepts an Origin whose host is the request's Host", () => {
+    expect(isTrustedOrigin("http://relay-a.internal:3000", [], "relay-a.internal:3000")).toBe(true);
+    expect(isTrustedOrigin("https://relay.example.com", [], "relay.example.com")).toBe(true);
+    expect(isTrustedOrigin("http://RELAY.test:3000", [], "relay.test:3000")).toBe(true);
+  });
+
+  it.each([
+    ["another host", "http://evil.test", "relay.test"],
+    ["another port", "http://relay.test:3001", "relay.test:3000"],
+    ["a host that only starts alike", "http://relay.test.evil.test", "relay.test"],
+    ["the opaque origin", "null", "null"],
+    ["a malformed origin", "relay.test", "relay.test"],
+  ])("refuses %s", (_label, origin, host) => {
+    expect(isTrustedOrigin(origin, [], host)).toBe(false);
+  });
+});

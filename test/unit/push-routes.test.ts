@@ -42,7 +42,7 @@ beforeAll(async () => {
   mountPushRoutes(app, ctx);
   aliceKey = (await ctx.state.keys.create({ userId: "alice", userName: "Alice" })).key;
   bobKey = (await ctx.state.keys.create({ userId: "bob", userName: "Bob" })).key;
-  aliceCookie = `${SESSION_COOKIE}=${await ctx.state.logins.create({ userId: "alice", userName: "Alice" }, 60_000)}`;
+  aliceCookie = `${SESSION_COOKIE}=${await ctx.state.logins.create({ userId: "alice", userName: "Alice", admin: false, keyId: null }, 60_000)}`;
 });
 afterAll(async () => {
   await relay.stop();

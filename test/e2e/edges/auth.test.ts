@@ -195,7 +195,7 @@ describe("handshake authentication", () => {
     it("POST with a good key sets an HttpOnly SameSite=Lax cookie; GET returns the identity; DELETE revokes it", async () => {
       const res = await fetch(`${node.url}/api/auth/session`, { method: "POST", headers: { "x-api-key": key } });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ ok: true, userId: "alice", userName: "Alice" });
+      expect(await res.json()).toEqual({ ok: true, userId: "alice", userName: "Alice", admin: false });
       const setCookie = res.headers.get("set-cookie") ?? "";
       const attributes = setCookie.split(";").map((a) => a.trim().toLowerCase());
       expect(attributes[0]).toMatch(new RegExp(`^${SESSION_COOKIE}=[0-9a-f]{64}$`));
@@ -208,7 +208,7 @@ describe("handshake authentication", () => {
 
       const who = await fetch(`${node.url}/api/auth/session`, { headers: { cookie: fresh } });
       expect(who.status).toBe(200);
-      expect(await who.json()).toEqual({ ok: true, userId: "alice", userName: "Alice" });
+      expect(await who.json()).toEqual({ ok: true, userId: "alice", userName: "Alice", admin: false });
 
       // The cookie works for a hub socket until it is deleted.
       const before = track(connectHub(node.url, { cookie: fresh, origin: TRUSTED }));

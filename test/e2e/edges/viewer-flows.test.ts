@@ -10,6 +10,7 @@ import {
   type CliSocket,
   type HubSocket,
   type ViewerSocket,
+  withoutPublishedAt,
 } from "../../helpers/clients.js";
 import { login, startRelay, type TestRelay } from "../../helpers/relay.js";
 
@@ -102,7 +103,7 @@ async function publish(cli: CliSocket, token: string, event: unknown): Promise<n
   return reply.seq;
 }
 
-const frames = (rec: Recorder): Frame[] => rec.named<Frame>("event");
+const frames = (rec: Recorder): Frame[] => rec.named<Frame>("event").map(withoutPublishedAt);
 
 /** Hub events about one session (an earlier test's teardown may still announce its own session). */
 const about = (rec: Recorder, name: string, sessionId: string) => rec.named<{ sessionId: string }>(name).filter((p) => p.sessionId === sessionId);
