@@ -211,9 +211,18 @@ describe("metrics and logs across three nodes", () => {
 
   it("logs every connection's open and close, every refusal with its code, every REST call, and no secret anywhere", async () => {
     for (const stop of stops.splice(0)) stop();
-    await waitFor(() => [A, B, C].flatMap((n) => n.logs).filter((l) => l.includes('"msg":"connection close"')).length >= 15, "close lines");
-    const lines = [A, B, C].flatMap((n) => n.logs).flatMap((chunk) => chunk.split("\n")).filter((l) => l.startsWith("{"));
-    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logLines = (): Array<Record<string, unknown>> =>
+      [A, B, C]
+        .flatMap((n) => n.logs)
+        .flatMap((chunk) => chunk.split("\n"))
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const closedEverywhere = (): boolean =>
+      ["/relay", "/viewer", "/hub", "/runner"].every((namespace) =>
+        ["legacy-ws", "websocket"].every((transport) => logLines().some((l) => l.msg === "connection close" && l.namespace === namespace && l.transport === transport)),
+      );
+    await waitFor(closedEverywhere, "a close line of every namespace and transport", 10_000);
+    const parsed = logLines();
     const opens = parsed.filter((l) => l.msg === "connection open");
     const closes = parsed.filter((l) => l.msg === "connection close");
     for (const namespace of ["/relay", "/viewer", "/hub", "/runner"]) {
