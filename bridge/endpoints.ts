@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { LEGACY_PATHS } from "../protocol/index.js";
+import { LEGACY_PATHS, legacyEndpointOf, type LegacyEndpointName } from "../protocol/index.js";
+import { pathnameOf } from "../server/http/path.js";
 import { cliCodec } from "./codecs/cli.js";
 import { hubCodec } from "./codecs/hub.js";
 import { runnerCodec } from "./codecs/runner.js";
@@ -12,26 +13,28 @@ export const LEGACY_PREFIX = LEGACY_PATHS.prefix;
 export type Credential = "api-key" | "browser" | "runner";
 
 export interface LegacyEndpoint {
-  name: "cli" | "viewer" | "runner" | "terminal" | "hub";
+  name: LegacyEndpointName;
   codec: EndpointCodec;
   credential: Credential;
   /** The id the path carries (raw remainder, docs/legacy-protocol.md section 0), if the endpoint has one. */
   id?: { value: string; authKey: "sessionId" | "terminalId"; missing: string };
 }
 
-/** Routes a `/ws/...` pathname (query ignored) to its endpoint, or null (404). */
+/** Routes a `/ws/...` request (query ignored) to its endpoint, or null (404). */
 export function routeLegacyPath(req: IncomingMessage): LegacyEndpoint | null {
-  const path = new URL(req.url ?? "/", "http://relay").pathname;
-  if (path === LEGACY_PATHS.cli) return { name: "cli", codec: cliCodec, credential: "api-key" };
-  if (path === LEGACY_PATHS.runner) return { name: "runner", codec: runnerCodec, credential: "runner" };
-  if (path === LEGACY_PATHS.hub) return { name: "hub", codec: hubCodec, credential: "browser" };
-  if (path.startsWith(LEGACY_PATHS.viewerPrefix)) {
-    const value = path.slice(LEGACY_PATHS.viewerPrefix.length);
-    return { name: "viewer", codec: viewerCodec, credential: "browser", id: { value, authKey: "sessionId", missing: "Missing session ID" } };
+  const endpoint = legacyEndpointOf(pathnameOf(req.url));
+  switch (endpoint?.name) {
+    case "cli":
+      return { name: "cli", codec: cliCodec, credential: "api-key" };
+    case "runner":
+      return { name: "runner", codec: runnerCodec, credential: "runner" };
+    case "hub":
+      return { name: "hub", codec: hubCodec, credential: "browser" };
+    case "viewer":
+      return { name: "viewer", codec: viewerCodec, credential: "browser", id: { value: endpoint.id ?? "", authKey: "sessionId", missing: "Missing session ID" } };
+    case "terminal":
+      return { name: "terminal", codec: terminalCodec, credential: "browser", id: { value: endpoint.id ?? "", authKey: "terminalId", missing: "Missing terminal ID" } };
+    default:
+      return null;
   }
-  if (path.startsWith(LEGACY_PATHS.terminalPrefix)) {
-    const value = path.slice(LEGACY_PATHS.terminalPrefix.length);
-    return { name: "terminal", codec: terminalCodec, credential: "browser", id: { value, authKey: "terminalId", missing: "Missing terminal ID" } };
-  }
-  return null;
 }

@@ -1,20 +1,11 @@
 import type { IncomingMessage } from "node:http";
-import { LEGACY_PATHS, type Generation, type NamespaceName } from "../protocol/index.js";
+import { LEGACY_PATHS, legacyEndpointOf, type Generation, type NamespaceName } from "../protocol/index.js";
+import { pathnameOf } from "../server/http/path.js";
 import { NAMESPACES } from "../server/io/typed.js";
 import type { ConnectionView, PluginApi, UpgradeVerdict } from "../server/plugins/types.js";
 import type { ModeSync } from "./mode-sync.js";
-import { admission, KIND_OF_NAMESPACE, type ClientKind } from "./modes.js";
+import { admission, KIND_OF_NAMESPACE } from "./modes.js";
 import { deprecationHeaders, legacyGone, retired } from "./retirement.js";
-
-/** The legacy endpoint kind of a `/ws/...` path (docs/legacy-protocol.md section 0), null for none. */
-export function legacyKind(path: string): ClientKind | null {
-  if (path === LEGACY_PATHS.cli) return "cli";
-  if (path === LEGACY_PATHS.runner) return "runner";
-  if (path === LEGACY_PATHS.hub) return "hub";
-  if (path.startsWith(LEGACY_PATHS.viewerPrefix)) return "viewer";
-  if (path.startsWith(LEGACY_PATHS.terminalPrefix)) return "terminal";
-  return null;
-}
 
 /** Deprecated connections this node admitted (warn, drain), per generation, since it started. */
 export type DeprecationCounters = Map<Generation, number>;
@@ -58,7 +49,7 @@ export function enforceModes(api: PluginApi, sync: ModeSync, counters: Deprecati
 
 function legacyUpgradeVerdict(sync: ModeSync, req: IncomingMessage, now: number): UpgradeVerdict {
   const setting = sync.mode("legacy");
-  const kind = legacyKind(new URL(req.url ?? "/", "http://relay").pathname);
+  const kind = legacyEndpointOf(pathnameOf(req.url))?.name ?? null;
   const verdict = kind ? admission(setting.mode, kind) : setting.mode === "off" ? "refuse" : "serve";
   if (verdict === "serve") return undefined;
   if (verdict === "refuse") return { refuse: legacyGone(setting, now) };

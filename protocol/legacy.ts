@@ -38,6 +38,22 @@ export const LEGACY_PATHS = {
   hub: "/ws/hub",
 } as const;
 
+export type LegacyEndpointName = "cli" | "viewer" | "runner" | "terminal" | "hub";
+
+/**
+ * Which legacy endpoint a `/ws/...` pathname names (exact paths, or a prefix and the raw remainder as the
+ * id: docs/legacy-protocol.md section 0), or null: the one classification the bridge routes by and the
+ * migration policy admits by.
+ */
+export function legacyEndpointOf(path: string): { name: LegacyEndpointName; id?: string } | null {
+  if (path === LEGACY_PATHS.cli) return { name: "cli" };
+  if (path === LEGACY_PATHS.runner) return { name: "runner" };
+  if (path === LEGACY_PATHS.hub) return { name: "hub" };
+  if (path.startsWith(LEGACY_PATHS.viewerPrefix)) return { name: "viewer", id: path.slice(LEGACY_PATHS.viewerPrefix.length) };
+  if (path.startsWith(LEGACY_PATHS.terminalPrefix)) return { name: "terminal", id: path.slice(LEGACY_PATHS.terminalPrefix.length) };
+  return null;
+}
+
 /** engine.io transport name of connections bridged from the legacy `/ws/*` endpoints. */
 export const LEGACY_TRANSPORT_NAME = "legacy-ws";
 

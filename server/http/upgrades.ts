@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { LEGACY_PATHS } from "../../protocol/index.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { UpgradeRefusal, UpgradeRequest, UpgradeVerdict } from "../plugins/types.js";
+import { pathnameOf } from "./path.js";
 import { refuseUpgrade } from "./refuse-upgrade.js";
 
 type Guard = (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
@@ -40,11 +41,21 @@ export class UpgradeRouter {
 
   readonly handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
+    // An `upgrade` listener must never throw: it would end the process.
+    try {
+      this.dispatch(req, socket, head);
+    } catch (err) {
+      this.obs.log.error({ err }, "upgrade failed");
+      socket.destroy();
+    }
+  };
+
+  private dispatch(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if ((req.url ?? "").startsWith(this.engine.path)) {
       this.engine.handleUpgrade(req, socket, head);
       return;
     }
-    const path = new URL(req.url ?? "/", "http://relay").pathname;
+    const path = pathnameOf(req.url);
     const refuse = (refusal: UpgradeRefusal): void => {
       reportRefusal(this.obs, refusal.code, path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : "http", { path, status: refusal.status }, "upgrade refused");
       refuseUpgrade(socket, refusal);
@@ -53,7 +64,7 @@ export class UpgradeRouter {
       this.obs.log.error({ err, path }, "upgrade failed");
       refuse({ code: "internal", status: 500, body: "Internal error" });
     });
-  };
+  }
 
   private async route(path: string, req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (refusal: UpgradeRefusal) => void): Promise<void> {
     const responseHeaders: Record<string, string> = {};

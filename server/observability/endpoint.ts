@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import { Gauge } from "prom-client";
 import { safeEqual } from "../auth/secrets.js";
 import type { RelayConfig } from "../config.js";
+import { pathnameOf } from "../http/path.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics } from "./metrics.js";
 
@@ -31,7 +32,7 @@ export function mountMetrics(app: Hono, metrics: RelayMetrics, config: RelayConf
         return null;
       }
       server = createServer((req, res) => {
-        if (req.method !== "GET" || new URL(req.url ?? "/", "http://metrics").pathname !== "/metrics") {
+        if (req.method !== "GET" || pathnameOf(req.url) !== "/metrics") {
           res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "Not found" }));
           return;
         }

@@ -1,4 +1,5 @@
 import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +8,7 @@ import { startNode, type NodeProcess } from "../helpers/cluster.js";
 import { LegacyClient } from "../helpers/legacy.js";
 import { legacyCli, legacyRunner, sendLegacyEvents, type LegacyCli } from "../helpers/legacy-flows.js";
 import { RawSocketIo } from "../helpers/raw-socketio.js";
+import { waitFor } from "../helpers/wait.js";
 
 /**
  * Frames that used to end the relay's process (docs/protocol.md, "Limits and hostile input"): a legacy
@@ -135,5 +137,43 @@ describe("hostile frames do not end the relay's process", () => {
       }
     }
     alive();
+  });
+});
+
+describe("hostile HTTP requests do not end the relay's process", () => {
+  let node: NodeProcess;
+  let metricsPort: number;
+  beforeAll(async () => {
+    node = await startNode({ name: "hostile-http", env: { PIZZAPI_METRICS_PORT: "0", PIZZAPI_METRICS_HOST: "127.0.0.1" } });
+    await waitFor(() => node.logs.some((l) => /metrics on port \d+/.test(l)), "the metrics port");
+    metricsPort = Number(/metrics on port (\d+)/.exec(node.logs.find((l) => /metrics on port/.test(l)) ?? "")?.[1]);
+  });
+  afterAll(async () => node?.stop());
+
+  /** Sends a raw request and resolves with the first line of the answer ("" when the socket just closed). */
+  function raw(port: number, request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => socket.write(request));
+      let answer = "";
+      socket.on("data", (c: Buffer) => (answer += c.toString("latin1")));
+      socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
+      socket.on("error", reject);
+      socket.setTimeout(3_000, () => socket.destroy());
+    });
+  }
+
+  const UPGRADE = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: MDEyMzQ1Njc4OWFiY2RlZg==\r\n";
+  it.each(["//", "//ws/sessions", "/%", "/ws/%zz", "http://[::1", "*"])("answers an upgrade of %j and keeps running", async (target) => {
+    const first = await raw(node.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE}\r\n`);
+    expect(first === "" || /^HTTP\/1\.1 [45]\d\d/.test(first), first).toBe(true);
+    expect(node.proc.exitCode).toBeNull();
+  });
+
+  it.each(["//", "/%", "//metrics"])("answers %j on the main port and on the metrics port and keeps running", async (target) => {
+    for (const port of [node.port, metricsPort]) {
+      const first = await raw(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      expect(first, `${port} ${target}`).toMatch(/^HTTP\/1\.1 [1-5]\d\d/);
+    }
+    expect(node.proc.exitCode).toBeNull();
   });
 });
