@@ -84,5 +84,17 @@ export async function authenticate(deps: AuthDeps, creds: Credentials, accept: r
     throw new HandshakeError("auth_unavailable");
   }
   if (!login) throw new HandshakeError("unauthorized", "Unauthorized");
+  // A login is only as good as the key it was minted with: revoking the key ends it (an admin session
+  // above all). Logins from before keys were recorded carry none.
+  if (login.keyId !== null && !(await keyExists(deps, login.keyId))) throw new HandshakeError("unauthorized", "Unauthorized");
   return { userId: login.userId, userName: login.userName, via: "cookie", keyId: login.keyId, admin: login.admin };
+}
+
+async function keyExists(deps: AuthDeps, keyId: string): Promise<boolean> {
+  try {
+    return await deps.state.keys.exists(keyId);
+  } catch (err) {
+    deps.log.error({ err }, "API key lookup failed: auth backend unavailable");
+    throw new HandshakeError("auth_unavailable");
+  }
 }

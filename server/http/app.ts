@@ -77,13 +77,12 @@ export function createHttpApp(deps: {
   });
 
   app.get("/api/auth/session", async (c) => {
-    const token = getCookie(c, SESSION_COOKIE);
-    if (!token) return c.json({ error: "Unauthorized" }, 401);
     try {
-      const identity = await state.logins.verify(token);
-      return identity ? c.json({ ok: true, userId: identity.userId, userName: identity.userName, admin: identity.admin }) : c.json({ error: "Unauthorized" }, 401);
+      const who = await authenticate(authDeps(deps), { cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, ["cookie"]);
+      return c.json({ ok: true, userId: who.userId, userName: who.userName, admin: who.admin });
     } catch (err) {
-      log.error({ err }, "session lookup failed: auth backend unavailable");
+      if (err instanceof HandshakeError && !isRetryable(err.data.code)) return c.json({ error: "Unauthorized" }, ERRORS[err.data.code].http);
+      if (!(err instanceof HandshakeError)) log.error({ err }, "session lookup failed");
       return c.json({ error: "Authentication backend unavailable" }, 503);
     }
   });

@@ -74,6 +74,10 @@ export class FileApiKeyStore implements ApiKeyStore {
     return (await this.load()).keys.filter((k) => userId === undefined || k.userId === userId).map(strip);
   }
 
+  async exists(id: string): Promise<boolean> {
+    return (await this.load()).keys.some((k) => k.id === id);
+  }
+
   async revoke(id: string): Promise<boolean> {
     return this.mutate((data) => {
       const before = data.keys.length;

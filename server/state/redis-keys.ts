@@ -71,6 +71,10 @@ export class RedisApiKeyStore implements ApiKeyStore {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
+  async exists(id: string): Promise<boolean> {
+    return replyNumber(await this.client.sendCommand(["HEXISTS", this.indexKey, id]), "apikey exists") === 1;
+  }
+
   async revoke(id: string): Promise<boolean> {
     return replyNumber(await this.scripts.run(KEY_REVOKE, [this.indexKey], [this.prefix, id]), "revoke") === 1;
   }

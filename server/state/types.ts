@@ -32,6 +32,8 @@ export interface ApiKeyStore {
   verify(key: string): Promise<ApiKeyMeta | null>;
   list(userId?: string): Promise<ApiKeyMeta[]>;
   revoke(id: string): Promise<boolean>;
+  /** Whether the key with this id still exists (a login minted with a revoked key is void). */
+  exists(id: string): Promise<boolean>;
 }
 
 /** What a browser login remembers: who, and of which API key it was minted (revocation, the admin scope). */

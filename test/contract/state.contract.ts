@@ -105,7 +105,11 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(await state.keys.list("u2")).toEqual([c.meta]);
         expect(await state.keys.list("nobody")).toEqual([]);
 
+        expect(await state.keys.exists(a.meta.id)).toBe(true);
         expect(await state.keys.revoke(a.meta.id)).toBe(true);
+        expect(await state.keys.exists(a.meta.id)).toBe(false);
+        expect(await state.keys.exists(b.meta.id)).toBe(true);
+        expect(await state.keys.exists("no-such-id")).toBe(false);
         expect(await state.keys.revoke(a.meta.id)).toBe(false);
         expect(await state.keys.revoke("no-such-id")).toBe(false);
         expect(await state.keys.verify(a.key)).toBeNull();

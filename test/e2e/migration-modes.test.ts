@@ -56,6 +56,16 @@ describe("the admin API", () => {
     expect((status.json.generations as Array<{ generation: string }>).map((g) => g.generation)).toEqual(["legacy", "socket-unversioned", "socket-v1", "socket-v1-acked", "current"]);
   });
 
+  it("accepts the login of an admin key as an admin session, until that key is revoked", async () => {
+    const second = await node.relay.ctx.state.keys.create({ userId: "ops2", userName: "Ops 2", admin: true });
+    const cookie = await login(node.url, second.key);
+    const status = (): Promise<number> => fetch(`${node.url}/api/admin/migration/status`, { headers: { cookie } }).then((r) => r.status);
+    expect(await status()).toBe(200);
+    expect(await node.relay.ctx.state.keys.revoke(second.meta.id)).toBe(true);
+    expect(await status()).toBe(401);
+    expect((await fetch(`${node.url}/api/auth/session`, { headers: { cookie } })).status).toBe(401);
+  });
+
   it("refuses to set the current generation, unknown generations and modes, and malformed sunsets", async () => {
     expect((await adminCall(node.url, admin, "PUT", "/modes/current", { mode: "off" })).status).toBe(400);
     expect((await adminCall(node.url, admin, "PUT", "/modes/legacy-v2", { mode: "off" })).status).toBe(400);

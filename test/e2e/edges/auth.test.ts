@@ -267,6 +267,10 @@ describe("a failing auth backend", () => {
       },
       list: (userId) => real.list(userId),
       revoke: (id) => real.revoke(id),
+      exists: async (id) => {
+        if (broken.on) throw new Error("key store unreachable");
+        return real.exists(id);
+      },
     };
     relay = await createRelayServer(config, { state: { ...state, keys }, logger: createLogger({ level: "silent", nodeId: "edge" }) });
     url = `http://127.0.0.1:${await relay.start()}`;
