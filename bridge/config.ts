@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../server/config.js";
+import { parseEnv } from "../server/config.js";
 
 /** The bridge's own settings (README, "Configuration"). */
 export interface BridgeConfig {
@@ -12,10 +12,5 @@ const Env = z.object({
 });
 
 export function loadBridgeConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
-  const parsed = Env.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  }
-  return { firstFrameTimeoutMs: parsed.data.PIZZAPI_LEGACY_FIRST_FRAME_TIMEOUT_MS ?? 30_000 };
+  return { firstFrameTimeoutMs: parseEnv(Env, env).PIZZAPI_LEGACY_FIRST_FRAME_TIMEOUT_MS ?? 30_000 };
 }

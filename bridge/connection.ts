@@ -145,7 +145,8 @@ class LegacyConnection implements LegacyPeer {
         return;
       case PacketType.CONNECT_ERROR:
         this.relay.log.warn({ namespace: this.codec.namespace, error: packet.data as unknown }, "legacy connection refused by the namespace");
-        this.close(closeForError(isFrame(packet.data) ? packet.data : {}) ?? { code: 1008, reason: "Unauthorized" });
+        // Socket.IO sends `{message, data}`: the typed refusal is in `data` (protocol/errors.ts).
+        this.close(closeForError(isFrame(packet.data) && isFrame(packet.data.data) ? packet.data.data : {}) ?? { code: 1008, reason: "Unauthorized" });
         return;
       case PacketType.EVENT:
         if (Array.isArray(packet.data) && typeof packet.data[0] === "string") {
@@ -170,7 +171,8 @@ class LegacyConnection implements LegacyPeer {
   private emitFrames(event: string, payload: Frame): void {
     const encode = ownEntry(this.codec.outbound, event);
     for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) {
-      this.count("out", typeof frame.type === "string" ? frame.type : event);
+      // Labelled by the server's event name, never by a frame field a client could have chosen.
+      this.count("out", event);
       this.send(frame);
     }
     const close = this.codec.closeAfter?.(event, payload);

@@ -31,11 +31,11 @@ export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void 
   });
   api.claimUpgrade(LEGACY_PREFIX, ({ req, socket, head, responseHeaders, refuse }) => {
     const endpoint = routeLegacyPath(req);
-    if (!endpoint) return refuse({ code: "not_found", status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" });
+    if (!endpoint) return refuse({ code: "not_found", body: JSON.stringify({ error: "Not found" }), contentType: "application/json" });
     authorize(api, endpoint, req).then(
       (verdict) => {
         if (!verdict.ok) return refuse(verdict.refusal);
-        if (api.isDraining()) return refuse({ code: "unavailable", status: 503, body: "Relay is shutting down" });
+        if (api.isDraining()) return refuse({ code: "unavailable", body: "Relay is shutting down" });
         extraHeaders.set(req, responseHeaders);
         wss.handleUpgrade(req, socket, head, (ws) => {
           openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs, endpoint: endpoint.name, frames }).catch((err: unknown) => {
@@ -46,7 +46,7 @@ export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void 
       },
       (err: unknown) => {
         api.log.error({ err, endpoint: endpoint.name }, "legacy upgrade failed");
-        refuse({ code: "internal", status: 500, body: "Internal error" });
+        refuse({ code: "internal", body: "Internal error" });
       },
     );
   });
@@ -61,7 +61,7 @@ async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: Incoming
   const creds: Credentials = { apiKey };
   let accept: readonly CredentialKind[];
   if (endpoint.credential === "api-key") {
-    if (!apiKey) return refused(401, "Missing API key (x-api-key header)");
+    if (!apiKey) return refused("unauthorized", "Missing API key (x-api-key header)");
     accept = ["api-key"];
   } else if (endpoint.credential === "runner") {
     // An empty x-api-key counts as absent and falls through to the Bearer token (legacy section 1).
@@ -80,7 +80,7 @@ async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: Incoming
     return { ok: false, refusal: legacyRefusal(endpoint, err.data.code, err.message) };
   }
   if (endpoint.id) {
-    if (!endpoint.id.value) return refused(400, endpoint.id.missing);
+    if (!endpoint.id.value) return refused("invalid_payload", endpoint.id.missing);
     auth[endpoint.id.authKey] = endpoint.id.value;
   }
   return { ok: true, auth };
@@ -88,15 +88,15 @@ async function authorize(api: PluginApi, endpoint: LegacyEndpoint, req: Incoming
 
 /** The legacy relay's words for each refusal: the status comes from the code, the body per endpoint. */
 function legacyRefusal(endpoint: LegacyEndpoint, code: ErrorCode, message: string): UpgradeRefusal {
-  if (code === "auth_unavailable") return { code, status: 503, body: "Authentication backend unavailable" };
-  if (code === "untrusted_origin") return { code, status: 403, body: "Forbidden: untrusted Origin" };
+  if (code === "auth_unavailable") return { code, body: "Authentication backend unavailable" };
+  if (code === "untrusted_origin") return { code, body: "Forbidden: untrusted Origin" };
   const keyEndpoint = endpoint.credential === "api-key" || (endpoint.credential === "runner" && message === "Invalid or expired API key");
-  if (code === "unauthorized") return { code, status: 401, body: keyEndpoint ? message : "Unauthorized" };
-  return { code: "internal", status: 500, body: "Internal error" };
+  if (code === "unauthorized") return { code, body: keyEndpoint ? message : "Unauthorized" };
+  return { code: "internal", body: "Internal error" };
 }
 
-function refused(status: 400 | 401, body: string): Verdict {
-  return { ok: false, refusal: { code: status === 400 ? "invalid_payload" : "unauthorized", status, body } };
+function refused(code: "invalid_payload" | "unauthorized", body: string): Verdict {
+  return { ok: false, refusal: { code, body } };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

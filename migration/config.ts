@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../server/config.js";
+import { ConfigError, parseEnv } from "../server/config.js";
 import type { Mode } from "./modes.js";
 
 /** The migration plane's settings (README, "Configuration"). */
@@ -32,12 +32,7 @@ const Env = z.object({
 });
 
 export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env): MigrationConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
-  const parsed = Env.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   if (e.PIZZAPI_MIGRATION_WINDOW_MS > e.PIZZAPI_CENSUS_RETENTION_MS) {
     throw new ConfigError("Invalid configuration: PIZZAPI_MIGRATION_WINDOW_MS must not exceed PIZZAPI_CENSUS_RETENTION_MS (the census cannot vouch for a longer window)");
   }

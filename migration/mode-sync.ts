@@ -47,6 +47,12 @@ export class ModeSync {
     clearInterval(this.timer);
   }
 
+  /** A read that starts after this call (a change just written must be seen), then applied. */
+  async refreshNow(): Promise<void> {
+    await this.refreshing;
+    await this.refresh();
+  }
+
   /** Reads the settings and applies what changed (one read at a time). */
   refresh(): Promise<void> {
     this.refreshing ??= this.readAndApply().finally(() => (this.refreshing = null));

@@ -19,7 +19,7 @@ export function deprecationHeaders(setting: ModeSetting, now: number): Record<st
 }
 
 export function legacyGone(setting: ModeSetting | null, now: number): UpgradeRefusal {
-  return { code: "protocol_retired", status: 410, body: LEGACY_RETIRED_BODY, ...(setting ? { headers: deprecationHeaders(setting, now) } : {}) };
+  return { code: "protocol_retired", body: LEGACY_RETIRED_BODY, ...(setting ? { headers: deprecationHeaders(setting, now) } : {}) };
 }
 
 /** The typed refusal of a retired generation's connection or new session. */

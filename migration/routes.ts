@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { ERRORS, HandshakeError, isGeneration, type Generation } from "../protocol/index.js";
+import { ERRORS, HandshakeError, isGeneration, type ErrorCode, type Generation } from "../protocol/index.js";
+import { requestCredentials } from "../server/http/identity.js";
 import type { Authenticated } from "../server/auth/authenticate.js";
 import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
@@ -43,15 +44,13 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
   app.use("*", async (c, next) => {
     let caller: Authenticated;
     try {
-      caller = await api.authenticate({ apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, ["api-key", "cookie"]);
+      caller = await api.authenticate(requestCredentials(c), ["api-key", "cookie"]);
     } catch (err) {
       if (!(err instanceof HandshakeError)) throw err;
-      reportRefusal(api, err.data.code, "http", { route: ADMIN_BASE }, "admin route refused");
-      return c.json({ error: err.message }, ERRORS[err.data.code].http);
+      return refuse(c, err.data.code, err.message);
     }
     if (!caller.admin) {
-      reportRefusal(api, "forbidden", "http", { route: ADMIN_BASE, userId: caller.userId }, "admin route refused: not an admin key");
-      return c.json({ error: "This route needs an API key with the admin scope (keys create --admin)" }, 403);
+      return refuse(c, "forbidden", "This route needs an API key with the admin scope (keys create --admin)", { userId: caller.userId });
     }
     c.set("admin", caller);
     await next();
@@ -60,8 +59,8 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
   app.get("/status", async (c) => {
     const windowText = c.req.query("window");
     const windowMs = windowText === undefined ? deps.config.windowMs : parseDuration(windowText);
-    if (windowMs === null) return c.json({ error: "window must be a duration: 7d, 12h, 30m, 90s or milliseconds" }, 400);
-    if (windowMs > deps.config.retentionMs) return c.json({ error: `window exceeds the census retention (${deps.config.retentionMs} ms)` }, 400);
+    if (windowMs === null) return refuse(c, "invalid_payload", "window must be a duration: 7d, 12h, 30m, 90s or milliseconds");
+    if (windowMs > deps.config.retentionMs) return refuse(c, "invalid_payload", `window exceeds the census retention (${deps.config.retentionMs} ms)`);
     return c.json(await migrationStatus({ census: deps.census, modes: sync.modes, stored: await store.read(), nodeId: api.config.nodeId, windowMs, now: deps.clock() }));
   });
 
@@ -69,17 +68,17 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
 
   app.put("/modes/:generation", async (c) => {
     const generation = retirable(c);
-    if (!generation) return c.json({ error: `generation must be one of ${RETIRABLE.join(", ")}` }, 400);
+    if (!generation) return refuse(c, "invalid_payload", `generation must be one of ${RETIRABLE.join(", ")}`);
     const parsed = ModeBody.safeParse(await c.req.json().catch(() => null));
-    if (!parsed.success) return c.json({ error: `body must be {mode: ${MODES.join("|")}, sunset?: date}` }, 400);
+    if (!parsed.success) return refuse(c, "invalid_payload", `body must be {mode: ${MODES.join("|")}, sunset?: date}`);
     const sunset = parsed.data.sunset === undefined || parsed.data.sunset === null ? null : new Date(parsed.data.sunset).getTime();
-    if (sunset !== null && !Number.isFinite(sunset)) return c.json({ error: "sunset must be an ISO date or epoch milliseconds" }, 400);
+    if (sunset !== null && !Number.isFinite(sunset)) return refuse(c, "invalid_payload", "sunset must be an ISO date or epoch milliseconds");
     return apply(c, generation, { mode: parsed.data.mode, sunset });
   });
 
   app.delete("/modes/:generation", async (c) => {
     const generation = retirable(c);
-    if (!generation) return c.json({ error: `generation must be one of ${RETIRABLE.join(", ")}` }, 400);
+    if (!generation) return refuse(c, "invalid_payload", `generation must be one of ${RETIRABLE.join(", ")}`);
     return apply(c, generation, null);
   });
 
@@ -88,10 +87,16 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
     const from = Number(c.req.query("from") ?? now - 86_400_000);
     const to = Number(c.req.query("to") ?? now);
     if (!Number.isFinite(from) || !Number.isFinite(to) || to < from || to - from > deps.config.retentionMs) {
-      return c.json({ error: "from and to are epoch ms, from <= to, at most the retention period apart" }, 400);
+      return refuse(c, "invalid_payload", "from and to are epoch ms, from <= to, at most the retention period apart");
     }
     return c.json({ minutes: await deps.census.history(Math.floor(from / 60_000), Math.floor(to / 60_000)) });
   });
+
+  /** A refused admin request: its status from the error table, logged and counted like every refusal. */
+  function refuse(c: Context<Env>, code: ErrorCode, message: string, fields: Record<string, unknown> = {}) {
+    reportRefusal(api, code, "http", { route: c.req.path, ...fields }, "admin request refused");
+    return c.json({ error: message }, ERRORS[code].http);
+  }
 
   /** Stores the setting (or clears it), applies it on this node at once, and reports it. */
   async function apply(c: Context<Env>, generation: Generation, setting: { mode: (typeof MODES)[number]; sunset: number | null } | null) {
@@ -100,15 +105,15 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
     const at = deps.clock();
     const change = await store.write(generation, setting ? { ...setting, at, by } : null, by, at);
     api.log.info({ generation, from: change.from, to: change.to, by }, "migration mode changed");
-    await sync.refresh();
-    await deps.collector.flush();
+    await sync.refreshNow();
+    await deps.collector.flushNow();
     return c.json({ ok: true, change, mode: sync.mode(generation) });
   }
 
   // What fails here is shared state (the mode store, the census): a retryable 503, never a bare 500.
   app.onError((err, c) => {
     api.log.error({ err, path: c.req.path }, "migration admin route failed: shared state unavailable");
-    return c.json({ error: "The shared state is unavailable; try again" }, 503);
+    return c.json({ error: "The shared state is unavailable; try again" }, ERRORS.unavailable.http);
   });
 
   return app;

@@ -113,15 +113,23 @@ export class ConfigError extends Error {
 
 const REDIS_OFF = new Set(["", "off", "disabled", "none"]);
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
-  // An empty value means "unset" (as for PIZZAPI_REDIS_URL): the default applies.
+/**
+ * Reads settings from the environment with a schema: an empty value means "unset" (as for
+ * PIZZAPI_REDIS_URL: the default applies); every invalid variable is named in one ConfigError (exit 2).
+ * The relay's, the bridge's and the migration plane's settings are all read this way.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`Invalid configuration: ${detail}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const e = parseEnv(EnvSchema, env);
   const redisRaw = (env.PIZZAPI_REDIS_URL ?? "").trim() === "" ? undefined : e.PIZZAPI_REDIS_URL?.trim();
   const redisUrl = redisRaw === undefined || REDIS_OFF.has(redisRaw.toLowerCase()) ? null : redisRaw;
   const baseUrl = e.PIZZAPI_BASE_URL.replace(/\/+$/, "");
@@ -163,7 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     runnerToken: e.PIZZAPI_RUNNER_TOKEN ?? null,
     nodeId: e.PIZZAPI_NODE_ID ?? `${hostname()}:${process.pid}`,
     maxJsonDepth: e.PIZZAPI_MAX_JSON_DEPTH,
-    metrics: { port: e.PIZZAPI_METRICS_PORT ?? null, host: e.PIZZAPI_METRICS_HOST ?? e.PIZZAPI_HOST, token: e.PIZZAPI_METRICS_TOKEN ?? null },
+    // The metrics port is unauthenticated: it binds to loopback unless told otherwise.
+    metrics: { port: e.PIZZAPI_METRICS_PORT ?? null, host: e.PIZZAPI_METRICS_HOST ?? "127.0.0.1", token: e.PIZZAPI_METRICS_TOKEN ?? null },
     adminUi: e.PIZZAPI_ADMIN_UI === "on",
   };
 }

@@ -34,6 +34,9 @@ import { mountAdminUi } from "./observability/admin-ui.js";
 import type { RelayPlugin } from "./plugins/types.js";
 import type { SharedState } from "./state/types.js";
 
+/** Where engine.io (Socket.IO) is served; every other upgrade goes through the relay's router. */
+const ENGINE_PATH = "/socket.io/";
+
 /** Legacy clients send multi-MB `session_active` states; the typed stack accepts the same. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -100,7 +103,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   const http = createServer(getRequestListener(app.fetch));
   const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
   const io: RelayIo = new Server(http, {
-    path: "/socket.io/",
+    path: ENGINE_PATH,
     ...(adapter ? { adapter } : {}),
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindowMs, skipMiddlewares: true } } : {}),
     pingInterval: 30_000,
@@ -115,7 +118,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   http.removeAllListeners("upgrade");
   // engine.io types its request with fields it adds itself (`_query`): the request it gets is the raw one.
   const engineUpgrade = io.engine.handleUpgrade.bind(io.engine) as unknown as (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  const upgrades = new UpgradeRouter({ log, metrics }, { path: "/socket.io/", handleUpgrade: engineUpgrade });
+  const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade });
   http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
 

@@ -73,8 +73,6 @@ export interface RelayClientStats {
   dropped: number;
 }
 
-/** Refusals of `register` worth another try: the relay's own trouble, not the request's. */
-
 /** A random id for this client's event stream: the relay de-duplicates resent events by it. */
 function newStreamId(): string {
   return globalThis.crypto.randomUUID();

@@ -134,8 +134,6 @@ export const DEFAULT_IO_OPTIONS = {
 
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
-/** Registration refusals that another attempt cannot fix: the client stops (status `failed`). */
-
 type Called<T> = { kind: "missing" } | { kind: "ok"; value: T } | { kind: "threw"; message: string };
 type AnyFrame = { [E in RunnerFrame]: { event: E; payload: FramePayload<E> } }[RunnerFrame];
 

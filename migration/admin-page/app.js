@@ -4,6 +4,8 @@
 
 const API = "/api/admin/migration";
 const REFRESH_MS = 5_000;
+/** The history is per minute, and reading it costs shared state a command per minute of range. */
+const HISTORY_REFRESH_MS = 60_000;
 const MODES = ["on", "warn", "drain", "off"];
 /** Share series: every generation but current, whose share is what the rollout wants to see fall. */
 const SERIES = [
@@ -18,6 +20,7 @@ let timer = null;
 let chart = null;
 /** The x range of the chart (unix seconds): the selected period, whatever data it has. */
 let chartRange = [0, 1];
+let historyRead = { at: 0, range: 0 };
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -189,11 +192,15 @@ async function refresh() {
   try {
     const range = Number($("range").value);
     const now = Date.now();
-    const [status, history] = await Promise.all([api("/status"), api(`/history?from=${now - range}&to=${now}`)]);
+    const stale = now - historyRead.at >= HISTORY_REFRESH_MS || historyRead.range !== range;
+    const [status, history] = await Promise.all([api("/status"), stale ? api(`/history?from=${now - range}&to=${now}`) : null]);
     renderGenerations(status);
     renderSubjects(status);
     renderNodes(status);
-    renderChart(history, now - range, now);
+    if (history) {
+      historyRead = { at: now, range };
+      renderChart(history, now - range, now);
+    }
     $("status-line").textContent = `From node ${status.node} at ${when(status.at)} · ${status.nodes.length} live node(s) · quiet window ${duration(status.windowMs)}`;
     $("error").textContent = "";
   } catch (err) {

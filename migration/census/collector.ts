@@ -51,6 +51,12 @@ export class CensusCollector {
     for (const sighting of sightingsOf(conn, this.clock())) this.enqueue(sighting);
   }
 
+  /** A flush that starts after this call, so it reports what the node applies now. */
+  async flushNow(): Promise<void> {
+    await this.flushing;
+    await this.flush();
+  }
+
   /** Writes the report and the pending sightings now (one flush at a time; a call during one waits for it). */
   flush(): Promise<void> {
     this.flushing ??= this.write().finally(() => (this.flushing = null));

@@ -4,6 +4,7 @@ import { ERRORS, HandshakeError, isRetryable } from "../../protocol/index.js";
 import { authenticate, SESSION_COOKIE } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { accessLog } from "./access-log.js";
+import { requestCredentials } from "./identity.js";
 import type { RelayMetrics } from "../observability/metrics.js";
 import { reportRefusal } from "../observability/refusals.js";
 import type { RelayConfig } from "../config.js";
@@ -78,7 +79,7 @@ export function createHttpApp(deps: {
 
   app.get("/api/auth/session", async (c) => {
     try {
-      const who = await authenticate(authDeps(deps), { cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, ["cookie"]);
+      const who = await authenticate(authDeps(deps), { ...requestCredentials(c), apiKey: undefined }, ["cookie"]);
       return c.json({ ok: true, userId: who.userId, userName: who.userName, admin: who.admin });
     } catch (err) {
       if (err instanceof HandshakeError && !isRetryable(err.data.code)) return c.json({ error: "Unauthorized" }, ERRORS[err.data.code].http);

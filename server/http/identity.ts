@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { ERRORS, HandshakeError, type ErrorCode, type HttpErrorStatus } from "../../protocol/index.js";
-import { authenticate, type Authenticated } from "../auth/authenticate.js";
+import { authenticate, type Authenticated, type Credentials } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { reportRefusal } from "../observability/refusals.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -14,16 +14,18 @@ const REST_BODIES: Partial<Record<ErrorCode, string>> = {
   auth_unavailable: "Authentication backend unavailable",
 };
 
+/** The credentials a REST request presents (an API key header, or the login cookie from an Origin). */
+export function requestCredentials(c: Context): Credentials {
+  return { apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") };
+}
+
 /**
  * The caller of a control-API route: an `x-api-key` (tools, the CLI) or the browser login cookie. A
  * cookie-authenticated request must not come from an untrusted Origin (CSRF on state-changing routes).
  */
 export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config" | "metrics">, c: Context): Promise<CallerResult> {
   try {
-    const identity = await authenticate(authDeps(ctx), { apiKey: c.req.header("x-api-key"), cookieHeader: c.req.header("cookie"), origin: c.req.header("origin"), host: c.req.header("host") }, [
-      "api-key",
-      "cookie",
-    ]);
+    const identity = await authenticate(authDeps(ctx), requestCredentials(c), ["api-key", "cookie"]);
     return { ok: true, identity };
   } catch (err) {
     const code: ErrorCode = err instanceof HandshakeError ? err.data.code : "internal";

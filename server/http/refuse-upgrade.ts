@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { ERRORS } from "../../protocol/index.js";
 import type { UpgradeRefusal } from "../plugins/types.js";
 
 /**
@@ -12,12 +13,13 @@ export function refuseUpgrade(socket: Duplex, refusal: UpgradeRefusal): void {
     socket.destroy();
     return;
   }
+  const status = ERRORS[refusal.code].http;
   const payload = Buffer.from(refusal.body, "utf8");
   const extra = Object.entries(refusal.headers ?? {})
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
   socket.end(
-    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ""}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
       `Content-Type: ${refusal.contentType ?? "text/plain;charset=UTF-8"}\r\n` +
       `Content-Length: ${payload.length}\r\n` +
       extra +

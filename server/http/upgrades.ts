@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { LEGACY_PATHS } from "../../protocol/index.js";
+import { ERRORS, LEGACY_PATHS } from "../../protocol/index.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { UpgradeRefusal, UpgradeRequest, UpgradeVerdict } from "../plugins/types.js";
 import { pathnameOf } from "./path.js";
@@ -8,7 +8,7 @@ import { refuseUpgrade } from "./refuse-upgrade.js";
 
 type Guard = (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
 
-const NOT_FOUND: UpgradeRefusal = { code: "not_found", status: 404, body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
+const NOT_FOUND: UpgradeRefusal = { code: "not_found", body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
 
 /**
  * The relay owns the HTTP `upgrade` event (engine.io's own listener is removed): `/socket.io/` goes to
@@ -57,12 +57,12 @@ export class UpgradeRouter {
     }
     const path = pathnameOf(req.url);
     const refuse = (refusal: UpgradeRefusal): void => {
-      reportRefusal(this.obs, refusal.code, path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : "http", { path, status: refusal.status }, "upgrade refused");
+      reportRefusal(this.obs, refusal.code, path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : "http", { path, status: ERRORS[refusal.code].http }, "upgrade refused");
       refuseUpgrade(socket, refusal);
     };
     this.route(path, req, socket, head, refuse).catch((err: unknown) => {
       this.obs.log.error({ err, path }, "upgrade failed");
-      refuse({ code: "internal", status: 500, body: "Internal error" });
+      refuse({ code: "internal", body: "Internal error" });
     });
   }
 

@@ -11,7 +11,7 @@ import {
 } from "../../protocol/index.js";
 import type { Socket } from "socket.io";
 import type { EventsMap } from "@socket.io/component-emitter";
-import { stackOf } from "../observability/connections.js";
+import { wireOf } from "../observability/connections.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { TypedSocket } from "./typed.js";
 
@@ -75,7 +75,7 @@ export function bindHandlers<N extends NamespaceName>(
   options: { sequential?: boolean; maxJsonDepth: number },
 ): void {
   const { log } = obs;
-  const wire = stackOf(socket) === "legacy" ? "legacy" : "socketio";
+  const wire = wireOf(socket);
   // Sequential: each frame's handler starts when the previous one finished, so frames of different types
   // take effect in the order the client sent them (handlers await different numbers of round trips).
   let previous: Promise<void> = Promise.resolve();
@@ -101,7 +101,8 @@ export function bindHandlers<N extends NamespaceName>(
       const ack = typeof last === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
       const reply = (body: ErrorBody): void => (ack ? ack(failure(body.code, body.message)) : sendError(body));
       // Depth first: a value thousands of levels deep would overflow the stack of whatever walks it next.
-      const checked = nestedDeeperThan(args[0], options.maxJsonDepth)
+      // (The bridge already checked a legacy frame whole: its payload is part of it.)
+      const checked = wire !== "legacy" && nestedDeeperThan(args[0], options.maxJsonDepth)
         ? ({ ok: false, error: errorBody("invalid_payload", `Invalid ${event} payload: nested deeper than ${options.maxJsonDepth} levels`) } as const)
         : validate(schema, args[0] ?? {}, `${event} payload`);
       if (!checked.ok) {
@@ -121,7 +122,7 @@ export function bindHandlers<N extends NamespaceName>(
           return;
         }
         log.error({ err, event, socket: socket.id }, "handler failed");
-        obs.metrics.refusals.inc({ code: "internal", wire });
+        reportRefusal(obs, "internal", wire, { event, socket: socket.id }, "request failed");
         reply(errorBody("internal"));
       });
     };

@@ -7,6 +7,7 @@ import { toSessionInfo } from "../sessions/hub-feed.js";
 import { viewerPresence } from "../sessions/presence.js";
 import { handshake } from "./middleware.js";
 import { wireOf } from "../observability/connections.js";
+import { reportRefusal } from "../observability/refusals.js";
 
 /** `/hub`: the user's live session list (legacy `/ws/hub`, section 6). */
 export function mountHubNamespace(ctx: RelayContext): void {
@@ -33,7 +34,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
     };
     send().catch((err: unknown) => {
       ctx.log.error({ err }, "hub list failed: shared state unavailable");
-      ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
+      reportRefusal(ctx, "unavailable", wireOf(socket), { namespace: "/hub", socket: socket.id }, "hub list refused: shared state unavailable");
       direct(socket).emit("error", { code: "unavailable", message: "Could not load sessions" });
       // Without its list the hub is useless: a Socket.IO client reconnects (with backoff) and asks again;
       // a legacy hub keeps its connection, as with the legacy relay.

@@ -66,7 +66,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
     });
     attach(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "terminal attach failed");
-      ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
+      reportRefusal(ctx, "unavailable", wireOf(socket), { namespace: "/terminal", terminalId: socket.data.terminalId }, "terminal attach refused: shared state unavailable");
       direct(socket).emit("terminal_error", { terminalId: socket.data.terminalId, message: "Failed to attach terminal" });
       if (!closeForRetry(socket)) socket.disconnect(true);
     });

@@ -25,7 +25,7 @@ export async function joinViewer(ctx: RelayContext, socket: TypedSocket<"/viewer
     view = await ctx.state.sessions.view(sessionId, lastSeq ?? undefined);
   } catch (err) {
     ctx.log.error({ err, sessionId }, "viewer join failed: shared state unavailable");
-    ctx.metrics.refusals.inc({ code: "unavailable", wire: wireOf(socket) });
+    reportRefusal(ctx, "unavailable", wireOf(socket), { namespace: "/viewer", sessionId }, "viewer join refused: shared state unavailable");
     direct(socket).emit("error", { code: "unavailable", message: "Failed to load session snapshot" });
     if (!closeForRetry(socket)) socket.disconnect(true);
     return;

@@ -7,6 +7,8 @@ import type { RelayConfig } from "../config.js";
 import { pathnameOf } from "../http/path.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics } from "./metrics.js";
+import { reportRefusal } from "./refusals.js";
+import { ERRORS } from "../../protocol/index.js";
 
 /**
  * Serves `/metrics` (Prometheus text format) only where the operator asked for it: on its own port,
@@ -20,7 +22,10 @@ export function mountMetrics(app: Hono, metrics: RelayMetrics, config: RelayConf
   if (token) {
     app.get("/metrics", async (c) => {
       const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-      if (!bearer || !safeEqual(bearer, token)) return c.json({ error: "Unauthorized" }, 401, { "www-authenticate": "Bearer" });
+      if (!bearer || !safeEqual(bearer, token)) {
+        reportRefusal({ log, metrics }, "unauthorized", "http", { route: "/metrics" }, "metrics scrape refused");
+        return c.json({ error: "Unauthorized" }, ERRORS.unauthorized.http, { "www-authenticate": "Bearer" });
+      }
       return scrape();
     });
   }

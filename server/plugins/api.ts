@@ -4,7 +4,7 @@ import { errorBody, failure, HandshakeError, isRetryable, type ErrorCode, type N
 import { authenticate } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import type { UpgradeRouter } from "../http/upgrades.js";
-import { stackOf } from "../observability/connections.js";
+import { wireOf } from "../observability/connections.js";
 import { reportHandshakeRefusal, reportRefusal } from "../observability/refusals.js";
 import { closeForRetry } from "../io/retry.js";
 import { commonNamespace, direct, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
@@ -57,7 +57,14 @@ export function createPluginApi(internals: Internals): PluginApi {
     guardUpgrade: (prefix, guard) => upgrades.guard(prefix, guard),
     answerUnclaimed: (prefix, answer) => upgrades.answerUnclaimed(prefix, answer),
     route: (basePath, sub) => void app.route(basePath, sub),
-    gateHandshakes: (namespace, gate) => nsp(namespace).use(handshakeGate(ctx, namespace, gate)),
+    gateHandshakes: (namespace, gate) => {
+      nsp(namespace).use(handshakeGate(ctx, namespace, gate));
+      // Connection state recovery skips middlewares (skipMiddlewares): a recovered connection is gated
+      // once it is back, or a retired generation would slip back in through a short disconnect.
+      nsp(namespace).on("connection", (socket) => {
+        if (socket.recovered) recheckRecovered(ctx, socket, namespace, gate);
+      });
+    },
     gateEvents: (namespace, events, gate) => nsp(namespace).on("connection", (socket) => socket.use(eventGate(ctx, socket, namespace, new Set(events), gate))),
     authenticate: (creds, accept) => authenticate(authDeps(ctx), creds, accept),
     adoptConnection: (transportName, req, onRefused) => {
@@ -108,6 +115,20 @@ function handshakeGate(ctx: RelayContext, namespace: NamespaceName, gate: Handsh
   };
 }
 
+function recheckRecovered(ctx: RelayContext, socket: CommonSocket, namespace: NamespaceName, gate: HandshakeGate): void {
+  Promise.resolve()
+    .then(() => gate(viewOf(socket, namespace)))
+    .then(
+      (refusal) => {
+        if (!refusal) return;
+        reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy", recovered: true });
+        direct(socket).emit("error", refusal);
+        socket.disconnect(true);
+      },
+      (err: unknown) => ctx.log.error({ err, namespace }, "handshake policy failed on a recovered connection"),
+    );
+}
+
 type Packet = unknown[];
 
 function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: NamespaceName, events: ReadonlySet<string>, gate: EventGate) {
@@ -142,7 +163,7 @@ function eventGate(ctx: RelayContext, socket: CommonSocket, namespace: Namespace
     };
     const settle = (verdict: EventGateVerdict): void => {
       if (!verdict) return next();
-      reportRefusal(ctx, verdict.refuse.code, stackOf(socket) === "legacy" ? "legacy" : "socketio", { namespace, event, socket: socket.id, generation: socket.data.clientGeneration }, "event refused by policy");
+      reportRefusal(ctx, verdict.refuse.code, wireOf(socket), { namespace, event, socket: socket.id, generation: socket.data.clientGeneration }, "event refused by policy");
       refuse(verdict.refuse.code, verdict.refuse.message, verdict.disconnect === true);
     };
     const fail = (err: unknown): void => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Command } from "commander";
 import type { Env, Hono } from "hono";
-import type { ErrorBody, ErrorCode, Generation, HttpErrorStatus, NamespaceName } from "../../protocol/index.js";
+import type { ErrorBody, ErrorCode, Generation, NamespaceName } from "../../protocol/index.js";
 import type { Authenticated, CredentialKind, Credentials } from "../auth/authenticate.js";
 import type { RelayConfig } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -24,9 +24,8 @@ export interface RelayPlugin {
 
 /** An HTTP answer to an upgrade request that is not accepted. */
 export interface UpgradeRefusal {
-  /** What it is, for the logs and the refusal counter (protocol/error-codes.ts). */
+  /** What it is: its HTTP status, log line and refusal counter follow (protocol/error-codes.ts). */
   code: ErrorCode;
-  status: HttpErrorStatus;
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
