@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   PIZZAPI_METRICS_HOST: z.string().optional(),
   PIZZAPI_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
   PIZZAPI_ADMIN_UI: z.enum(["on", "off"]).default("off"),
+  PIZZAPI_STATE_TIMEOUT_MS: int(3_000, 100),
+  PIZZAPI_REDIS_CONNECT_TIMEOUT_MS: int(30_000, 1_000),
 });
 
 export interface RelayConfig {
@@ -105,6 +107,10 @@ export interface RelayConfig {
   metrics: { port: number | null; host: string; token: string | null };
   /** Instrument the node for the Socket.IO Admin UI (served at /admin/socketio/, admin credential). */
   adminUi: boolean;
+  /** Every shared-state call answers within this, or counts as unavailable (503, `unavailable`). */
+  stateTimeoutMs: number;
+  /** A node that cannot reach Redis at start exits (code 1) after this, instead of hanging. */
+  redisConnectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -174,5 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     // The metrics port is unauthenticated: it binds to loopback unless told otherwise.
     metrics: { port: e.PIZZAPI_METRICS_PORT ?? null, host: e.PIZZAPI_METRICS_HOST ?? "127.0.0.1", token: e.PIZZAPI_METRICS_TOKEN ?? null },
     adminUi: e.PIZZAPI_ADMIN_UI === "on",
+    stateTimeoutMs: e.PIZZAPI_STATE_TIMEOUT_MS,
+    redisConnectTimeoutMs: e.PIZZAPI_REDIS_CONNECT_TIMEOUT_MS,
   };
 }

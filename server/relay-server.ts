@@ -5,7 +5,7 @@ import { getRequestListener } from "@hono/node-server";
 import type { RedisClientType } from "redis";
 import { Server } from "socket.io";
 import { HandshakeError } from "../protocol/index.js";
-import { createClusterAdapter, redisClient, supportsRecovery, type AdapterFactory } from "./adapters.js";
+import { connectWithin, createClusterAdapter, redisClient, supportsRecovery, type AdapterFactory } from "./adapters.js";
 import type { RelayConfig } from "./config.js";
 import { createHttpApp, type ReadinessCheck } from "./http/app.js";
 import { rooms, typedNamespace, type RelayIo } from "./io/typed.js";
@@ -25,6 +25,7 @@ import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { createMemoryState } from "./state/memory.js";
 import { createRedisState, type RedisCommandClient } from "./state/redis.js";
+import { Deadlines, withTimeouts } from "./state/timeouts.js";
 import { UpgradeRouter } from "./http/upgrades.js";
 import { createPluginApi } from "./plugins/api.js";
 import { observeConnections } from "./observability/connections.js";
@@ -80,21 +81,24 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   let adapter: AdapterFactory | undefined;
   if (config.redisUrl) {
     if (!state) {
-      const client = redisClient(config.redisUrl, log, "state");
-      await client.connect();
+      const client = redisClient(config.redisUrl, log, "state", { failFast: true });
+      await connectWithin([client], config.redisConnectTimeoutMs, config.redisUrl);
       redisClients.push(client);
       redisRoles.push({ role: "state", client });
       state = createRedisState({ client, prefix: config.redisPrefix });
       redis = client;
     }
-    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log, config.streamMaxLen);
+    const cluster = await createClusterAdapter(config.adapter, config.redisUrl, config.redisPrefix, log, config.streamMaxLen, config.redisConnectTimeoutMs);
     adapter = cluster.factory;
     redisClients.push(...cluster.clients);
     cluster.clients.forEach((client, i) => redisRoles.push({ role: cluster.clients.length === 1 ? "adapter" : ["adapter-pub", "adapter-sub"][i] ?? "adapter", client }));
     readiness.push({ name: "adapter", check: async () => cluster.clients.every((c) => c.isReady) });
   }
   state ??= createMemoryState({ dataDir: config.dataDir });
-  const sharedState = state;
+  const deadlines = new Deadlines(config.stateTimeoutMs);
+  const sharedState = withTimeouts(state, deadlines);
+  // Plugins' own Redis keys (the migration plane) are bounded the same way.
+  const pluginRedis: RedisCommandClient | null = redis ? { sendCommand: (args, options) => deadlines.bound(redis.sendCommand(args, options)) } : null;
   readiness.push({ name: "state", check: () => sharedState.ping().then(() => true) });
 
   const lifecycle = { shuttingDown: false };
@@ -193,6 +197,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       }
       await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect().catch(() => undefined))));
       await sharedState.close();
+      deadlines.stop();
       log.info("relay stopped");
     })();
     return stopping;
@@ -200,7 +205,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
 
   const relay: RelayServer = { config, http, io, ctx, log, start, stop, sweepExpired: () => sweeper.sweep() };
   for (const plugin of options.plugins ?? []) {
-    await plugin.attach?.(createPluginApi({ ctx, io, app, upgrades, redis, stopHooks, clusterSize: clusterNodes }));
+    await plugin.attach?.(createPluginApi({ ctx, io, app, upgrades, redis: pluginRedis, stopHooks, clusterSize: clusterNodes }));
   }
   return relay;
 }

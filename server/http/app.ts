@@ -4,6 +4,7 @@ import { ERRORS, HandshakeError, isRetryable } from "../../protocol/index.js";
 import { authenticate, SESSION_COOKIE } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { accessLog } from "./access-log.js";
+import { StateUnavailableError } from "../state/timeouts.js";
 import { requestCredentials } from "./identity.js";
 import type { RelayMetrics } from "../observability/metrics.js";
 import { reportRefusal } from "../observability/refusals.js";
@@ -102,8 +103,12 @@ export function createHttpApp(deps: {
 
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   app.onError((err, c) => {
+    if (err instanceof StateUnavailableError) {
+      log.warn({ err: err.message, path: c.req.path }, "request failed: shared state unavailable");
+      return c.json({ error: "The shared state is unavailable; try again" }, ERRORS.unavailable.http);
+    }
     log.error({ err, path: c.req.path }, "request failed");
-    return c.json({ error: "Internal error" }, 500);
+    return c.json({ error: "Internal error" }, ERRORS.internal.http);
   });
   return app;
 }

@@ -13,6 +13,7 @@ import type { Socket } from "socket.io";
 import type { EventsMap } from "@socket.io/component-emitter";
 import { wireOf } from "../observability/connections.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
+import { StateUnavailableError } from "../state/timeouts.js";
 import type { TypedSocket } from "./typed.js";
 
 /** The shape every namespace entry of NamespaceMaps has. */
@@ -121,9 +122,10 @@ export function bindHandlers<N extends NamespaceName>(
           reply(err.body);
           return;
         }
-        log.error({ err, event, socket: socket.id }, "handler failed");
-        reportRefusal(obs, "internal", wire, { event, socket: socket.id }, "request failed");
-        reply(errorBody("internal"));
+        const code = err instanceof StateUnavailableError ? "unavailable" : "internal";
+        if (code === "internal") log.error({ err, event, socket: socket.id }, "handler failed");
+        reportRefusal(obs, code, wire, { event, socket: socket.id }, "request failed");
+        reply(errorBody(code));
       });
     };
     (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, listener);
