@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   PIZZAPI_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
   PIZZAPI_ADMIN_UI: z.enum(["on", "off"]).default("off"),
   PIZZAPI_STATE_TIMEOUT_MS: int(3_000, 100),
+  PIZZAPI_REVOCATION_CHECK_MS: int(2_000, 100),
   PIZZAPI_REDIS_CONNECT_TIMEOUT_MS: int(30_000, 1_000),
 });
 
@@ -111,6 +112,8 @@ export interface RelayConfig {
   stateTimeoutMs: number;
   /** A node that cannot reach Redis at start exits (code 1) after this, instead of hanging. */
   redisConnectTimeoutMs: number;
+  /** How often each node checks that the API keys of its live connections still exist. */
+  revocationCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -182,5 +185,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     adminUi: e.PIZZAPI_ADMIN_UI === "on",
     stateTimeoutMs: e.PIZZAPI_STATE_TIMEOUT_MS,
     redisConnectTimeoutMs: e.PIZZAPI_REDIS_CONNECT_TIMEOUT_MS,
+    revocationCheckMs: e.PIZZAPI_REVOCATION_CHECK_MS,
   };
 }

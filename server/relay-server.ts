@@ -23,6 +23,7 @@ import { createPushNotifier } from "./push/notifier.js";
 import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
+import { startRevocationSweep } from "./auth/revocation.js";
 import { createMemoryState } from "./state/memory.js";
 import { createRedisState, type RedisCommandClient } from "./state/redis.js";
 import { Deadlines, withTimeouts } from "./state/timeouts.js";
@@ -161,6 +162,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   mountSessionRoutes(app, ctx);
   mountPushRoutes(app, ctx);
   const sweeper = startExpirySweep(ctx);
+  const revocations = startRevocationSweep(ctx, io);
 
   const start = (): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -182,6 +184,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     stopping ??= (async () => {
       lifecycle.shuttingDown = true;
       sweeper.stop();
+      revocations.stop();
       ctx.requests.close();
       log.info("relay stopping: closing connections, shared state kept");
       await new Promise<void>((resolve) => {

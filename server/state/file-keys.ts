@@ -78,6 +78,11 @@ export class FileApiKeyStore implements ApiKeyStore {
     return (await this.load()).keys.some((k) => k.id === id);
   }
 
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const present = new Set((await this.load()).keys.map((k) => k.id));
+    return new Set(ids.filter((id) => present.has(id)));
+  }
+
   async revoke(id: string): Promise<boolean> {
     return this.mutate((data) => {
       const before = data.keys.length;

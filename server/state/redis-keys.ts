@@ -75,6 +75,12 @@ export class RedisApiKeyStore implements ApiKeyStore {
     return replyNumber(await this.client.sendCommand(["HEXISTS", this.indexKey, id]), "apikey exists") === 1;
   }
 
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const reply = replyArray(await this.client.sendCommand(["HMGET", this.indexKey, ...ids]), "apikey existing");
+    return new Set(ids.filter((_, i) => reply[i] !== null && reply[i] !== undefined));
+  }
+
   async revoke(id: string): Promise<boolean> {
     return replyNumber(await this.scripts.run(KEY_REVOKE, [this.indexKey], [this.prefix, id]), "revoke") === 1;
   }

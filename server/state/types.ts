@@ -34,6 +34,8 @@ export interface ApiKeyStore {
   revoke(id: string): Promise<boolean>;
   /** Whether the key with this id still exists (a login minted with a revoked key is void). */
   exists(id: string): Promise<boolean>;
+  /** Which of these key ids still exist (one round trip: the revocation sweep asks for many). */
+  existing(ids: readonly string[]): Promise<Set<string>>;
 }
 
 /** What a browser login remembers: who, and of which API key it was minted (revocation, the admin scope). */

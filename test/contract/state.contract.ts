@@ -110,6 +110,8 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(await state.keys.exists(a.meta.id)).toBe(false);
         expect(await state.keys.exists(b.meta.id)).toBe(true);
         expect(await state.keys.exists("no-such-id")).toBe(false);
+        expect(await state.keys.existing([a.meta.id, b.meta.id, "no-such-id", c.meta.id])).toEqual(new Set([b.meta.id, c.meta.id]));
+        expect(await state.keys.existing([])).toEqual(new Set());
         expect(await state.keys.revoke(a.meta.id)).toBe(false);
         expect(await state.keys.revoke("no-such-id")).toBe(false);
         expect(await state.keys.verify(a.key)).toBeNull();

@@ -267,6 +267,7 @@ describe("a failing auth backend", () => {
       },
       list: (userId) => real.list(userId),
       revoke: (id) => real.revoke(id),
+      existing: (ids) => real.existing(ids),
       exists: async (id) => {
         if (broken.on) throw new Error("key store unreachable");
         return real.exists(id);
