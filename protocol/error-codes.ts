@@ -41,6 +41,8 @@ export const ERRORS = {
     legacyClose: 1008,
     retry: false,
   },
+  limit_exceeded: { message: "A limit of this relay was reached", http: 429, legacyClose: 1008, retry: false },
+  rate_limited: { message: "Too many events: slow down", http: 429, legacyClose: 1008, retry: true },
   internal: { message: "Internal error", http: 500, legacyClose: 1011, retry: true },
   unavailable: { message: "The shared state is unavailable", http: 503, legacyClose: 1011, retry: true },
 } as const satisfies Record<string, ErrorSpec>;

@@ -104,8 +104,13 @@ export interface RelaySocketData extends ConnectionData {
   token: string | null;
   /** Registration generation in shared state: only the current one may tear the session down. */
   generation: number;
-  /** Cumulative high-water mark of the client's `seq`. */
+  /** Cumulative high-water mark of the client's `seq` acknowledged by `event_ack` (stored). */
   lastAckedSeq: number;
+  /**
+   * The lowest client `seq` of this registration that was not stored (refused or failed): the cumulative
+   * `event_ack` never reaches it, so it never claims an event the relay does not have. Null: none.
+   */
+  ackLimit: number | null;
   /** The registered `streamId` (native resending clients), null when the client sent none. */
   streamId: string | null;
   /** The `seq` of the last event this registration sent under its `streamId` (null before the first). */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { rooms } from "../io/typed.js";
+import { oversizedField } from "../limits.js";
 import { isUnderRoots } from "../runners/normalize.js";
 import { replyKeys } from "../runners/replies.js";
 import type { PendingOutcome } from "../runners/pending.js";
@@ -58,6 +59,9 @@ export function mountRunnerRoutes(app: Hono, ctx: RelayContext): void {
     const body = await jsonBody(c);
     const checked = schema.safeParse(body ?? undefined);
     if (!checked.success) return c.json({ error: `Invalid request: ${checked.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}` }, 400);
+    // A working directory is a session field: the same limit as on register.
+    const tooLong = oversizedField({ cwd: (checked.data as { cwd?: unknown }).cwd }, ctx.config.limits.fieldBytes);
+    if (tooLong) return c.json({ error: `Invalid request: ${tooLong}` }, 400);
     return checked.data;
   };
 

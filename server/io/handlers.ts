@@ -14,6 +14,7 @@ import type { EventsMap } from "@socket.io/component-emitter";
 import { wireOf } from "../observability/connections.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
 import { StateUnavailableError } from "../state/timeouts.js";
+import { EventRateLimiter } from "./rate-limit.js";
 import type { TypedSocket } from "./typed.js";
 
 /** The shape every namespace entry of NamespaceMaps has. */
@@ -73,10 +74,17 @@ export function bindHandlers<N extends NamespaceName>(
   handlers: HandlerTable<N>,
   sendError: (error: ErrorBody) => void,
   obs: Observer,
-  options: { sequential?: boolean; maxJsonDepth: number },
+  options: {
+    sequential?: boolean;
+    maxJsonDepth: number;
+    eventsPerSecond: number;
+    /** Told of every event refused before or by its handler (the CLI's acks must not cover it). */
+    onRefused?: (event: string, payload: unknown) => void;
+  },
 ): void {
   const { log } = obs;
   const wire = wireOf(socket);
+  const rate = new EventRateLimiter(options.eventsPerSecond);
   // Sequential: each frame's handler starts when the previous one finished, so frames of different types
   // take effect in the order the client sent them (handlers await different numbers of round trips).
   let previous: Promise<void> = Promise.resolve();
@@ -100,7 +108,17 @@ export function bindHandlers<N extends NamespaceName>(
     const listener = (...args: unknown[]): void => {
       const last = args[args.length - 1];
       const ack = typeof last === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
-      const reply = (body: ErrorBody): void => (ack ? ack(failure(body.code, body.message)) : sendError(body));
+      const reply = (body: ErrorBody): void => {
+        options.onRefused?.(event, args[0]);
+        if (ack) ack(failure(body.code, body.message));
+        else sendError(body);
+      };
+      // Every client event of the connection draws from one bucket (PIZZAPI_MAX_EVENTS_PER_SECOND).
+      if (!rate.take()) {
+        reportRefusal(obs, "rate_limited", wire, { event, socket: socket.id }, "event refused: rate limit");
+        reply(errorBody("rate_limited", `More than ${options.eventsPerSecond} events per second (PIZZAPI_MAX_EVENTS_PER_SECOND)`));
+        return;
+      }
       // Depth first: a value thousands of levels deep would overflow the stack of whatever walks it next.
       // (The bridge already checked a legacy frame whole: its payload is part of it.)
       const checked = wire !== "legacy" && nestedDeeperThan(args[0], options.maxJsonDepth)

@@ -20,13 +20,17 @@ export function mountHubNamespace(ctx: RelayContext): void {
   const handlers: HandlerTable<"/hub"> = {};
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, hubClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth, eventsPerSecond: ctx.config.limits.eventsPerSecond });
     // Join first, then list: a session added meanwhile arrives as `session_added` (clients de-duplicate
     // by sessionId, as the legacy UI does).
     socket.join(rooms.hubUser(socket.data.userId));
     if (socket.recovered && socket.data.listed) return;
     const send = async (): Promise<void> => {
-      const records = await ctx.state.sessions.listByUser(socket.data.userId);
+      // At most the most recently started PIZZAPI_HUB_MAX_SESSIONS: each item is bounded (field limits),
+      // and so is the list, whoever has how many sessions.
+      const records = (await ctx.state.sessions.listByUser(socket.data.userId))
+        .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.sessionId.localeCompare(b.sessionId))
+        .slice(0, ctx.config.limits.hubSessions);
       const presence = await viewerPresence(ctx, records.map((r) => r.sessionId));
       const count = (id: string): number => (presence.known ? (presence.counts.get(rooms.session(id)) ?? 0) : 0);
       socket.emit("sessions", { sessions: records.map((r) => toSessionInfo(r, count(r.sessionId))) });

@@ -1,8 +1,8 @@
 import { errorBody, failure, relayClientSchemas, RelayAuthSchema, type Ack, type ErrorCode } from "../../protocol/index.js";
-import { bindHandlers, type HandlerTable } from "../io/handlers.js";
+import { bindHandlers, RequestError, type HandlerTable } from "../io/handlers.js";
 import type { RelayContext } from "../sessions/context.js";
 import { endByClient, onCliDisconnect, registerSession } from "../sessions/lifecycle.js";
-import { publishFromCli, tokenMatches } from "../sessions/publish.js";
+import { holdAcks, publishFromCli, tokenMatches } from "../sessions/publish.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import { attachConnection, getConnection } from "../sessions/connection.js";
 import { handshake } from "./middleware.js";
@@ -14,7 +14,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
   const nsp = ctx.relay;
   nsp.use(
     handshake(ctx, "/relay", RelayAuthSchema, "api-key", (socket, { connection }) => {
-      socket.data = { ...connection, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, streamId: null, lastStreamSeq: null };
+      socket.data = { ...connection, sessionId: null, token: null, generation: 0, lastAckedSeq: 0, ackLimit: null, streamId: null, lastStreamSeq: null };
     }),
   );
 
@@ -31,6 +31,7 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
       try {
         registered = await registerSession(ctx, socket, payload);
       } catch (err) {
+        if (err instanceof RequestError) throw err;
         ctx.log.error({ err }, "register failed: shared state unavailable");
         refuse(socket, ack, "unavailable");
         return;
@@ -65,7 +66,16 @@ export function mountRelayNamespace(ctx: RelayContext, options: { reconnectGrace
 
   nsp.on("connection", (socket) => {
     // Handlers first, before anything async (docs/architecture.md 6).
-    bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, relayClientSchemas, handlers, (error) => socket.emit("error", error), ctx, {
+      maxJsonDepth: ctx.config.maxJsonDepth,
+      eventsPerSecond: ctx.config.limits.eventsPerSecond,
+      // A refused event of this registration (rate, size, shape) is not stored: acks stop short of it.
+      onRefused: (event, payload) => {
+        if (event !== "event" || typeof payload !== "object" || payload === null) return;
+        const { token, seq } = payload as { token?: unknown; seq?: unknown };
+        if (tokenMatches(socket, typeof token === "string" ? token : undefined) && typeof seq === "number") holdAcks(socket, seq);
+      },
+    });
     socket.on("disconnect", (reason) => onCliDisconnect(ctx, socket, reason, options.reconnectGraceMs));
     if (socket.recovered && socket.data.sessionId && !getConnection(socket)) {
       // Connection state recovery restored data and rooms; rebuild the node-local part.

@@ -158,7 +158,7 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
   nsp.on("connection", (socket) => {
     // A runner's frames take effect in order (session_ready before the session's runner events, a
     // terminal's data before its exit), whatever round trips each handler needs.
-    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { sequential: true, maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, runnerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { sequential: true, maxJsonDepth: ctx.config.maxJsonDepth, eventsPerSecond: ctx.config.limits.eventsPerSecond });
     socket.on("disconnect", () => onRunnerDisconnect(ctx, socket));
     ctx.log.debug({ socket: socket.id, userId: socket.data.userId, transport: socket.conn.transport.name }, "runner connected");
   });

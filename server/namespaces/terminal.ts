@@ -55,7 +55,7 @@ export function mountTerminalNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, terminalClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth, eventsPerSecond: ctx.config.limits.eventsPerSecond });
     socket.on("disconnect", () => {
       const detach = async (): Promise<void> => {
         if (ctx.lifecycle.shuttingDown) return;

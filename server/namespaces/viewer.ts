@@ -83,7 +83,7 @@ export function mountViewerNamespace(ctx: RelayContext): void {
   };
 
   nsp.on("connection", (socket) => {
-    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth });
+    bindHandlers(socket, viewerClientSchemas, handlers, (error) => socket.emit("error", error), ctx, { maxJsonDepth: ctx.config.maxJsonDepth, eventsPerSecond: ctx.config.limits.eventsPerSecond });
     if (socket.recovered && socket.data.joined) {
       ctx.log.debug({ socket: socket.id, sessionId: socket.data.sessionId }, "viewer recovered");
       return;

@@ -1,3 +1,4 @@
+import { checkFieldSizes } from "../limits.js";
 import { randomUUID } from "node:crypto";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -30,6 +31,7 @@ export const handshakeIdentity = new WeakMap<TypedSocket<"/runner">, { runnerId?
  * command reaches it from any node; a previous connection of the same id is moved out of the room.
  */
 export async function registerRunner(ctx: RelayContext, socket: TypedSocket<"/runner">, input: RegisterRunnerInput): Promise<RegisterRunnerResult> {
+  checkFieldSizes({ runnerId: input.runnerId, name: input.name, roots: input.roots }, ctx.config.limits.fieldBytes);
   const fromHandshake = handshakeIdentity.get(socket);
   const id = (input.runnerId ?? fromHandshake?.runnerId ?? "").trim();
   const secret = (input.runnerSecret ?? fromHandshake?.runnerSecret ?? "").trim();

@@ -1,4 +1,6 @@
-import { GENERATION_SPECS, type DisconnectReason, type Registered } from "../../protocol/index.js";
+import { errorBody, GENERATION_SPECS, type DisconnectReason, type Registered } from "../../protocol/index.js";
+import { RequestError } from "../io/handlers.js";
+import { checkFieldSizes } from "../limits.js";
 import { randomHex, newId } from "../auth/secrets.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { SessionRecord } from "../state/types.js";
@@ -23,6 +25,9 @@ export interface RegisterInput {
  * registrant gets a fresh id instead.
  */
 export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/relay">, input: RegisterInput): Promise<Registered> {
+  const { limits } = ctx.config;
+  checkFieldSizes({ sessionId: input.sessionId, cwd: input.cwd, sessionName: input.sessionName }, limits.fieldBytes);
+  await checkSessionCount(ctx, socket.data.userId, input.sessionId?.trim());
   const now = ctx.clock();
   const isEphemeral = input.ephemeral !== false;
   const previous = socket.data.sessionId;
@@ -58,6 +63,7 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   socket.data.token = token;
   socket.data.generation = record.generation;
   socket.data.lastAckedSeq = 0;
+  socket.data.ackLimit = null;
   socket.data.streamId = input.streamId ?? null;
   socket.data.lastStreamSeq = null;
   attachConnection(socket, record, ctx.clock);
@@ -67,6 +73,18 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
     "session registered",
   );
   return { sessionId: record.sessionId, token, shareUrl: record.shareUrl, isEphemeral: record.isEphemeral, collabMode: record.collabMode };
+}
+
+/**
+ * A user's live sessions are capped (PIZZAPI_MAX_SESSIONS_PER_USER): a register of a new session beyond
+ * is refused `limit_exceeded`; registering one of the user's live sessions again (a reconnect) always
+ * passes. Checked before the claim, on whatever node: concurrent registers may pass it together, so the
+ * cap can be overshot by the few that race (it bounds a flood, not an exact count).
+ */
+async function checkSessionCount(ctx: RelayContext, userId: string, sessionId: string | undefined): Promise<void> {
+  const live = await ctx.state.sessions.listByUser(userId);
+  if (live.length < ctx.config.limits.sessionsPerUser || (sessionId && live.some((r) => r.sessionId === sessionId))) return;
+  throw new RequestError(errorBody("limit_exceeded", `Too many live sessions: ${ctx.config.limits.sessionsPerUser} (PIZZAPI_MAX_SESSIONS_PER_USER)`));
 }
 
 /**
@@ -104,6 +122,7 @@ export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay
   socket.data.sessionId = null;
   socket.data.token = null;
   socket.data.lastAckedSeq = 0;
+  socket.data.ackLimit = null;
   detachConnection(socket);
   for (const room of cliRooms(socket, sessionId)) socket.leave(room);
   await endSession(ctx, sessionId, generation, "Session ended");

@@ -6,6 +6,7 @@ import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
 import { hubStatus } from "./hub-feed.js";
 import { modelKey, modelSummary, normalizeSessionName } from "./normalize.js";
 import { isRecord } from "./thinking.js";
+import { boundedText } from "../limits.js";
 import { stackOf } from "../observability/connections.js";
 import type { Stack } from "../observability/metrics.js";
 
@@ -42,14 +43,45 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   const streamed = socket.data.streamId !== null && Number.isSafeInteger(req.seq);
   const after = socket.data.lastStreamSeq;
   if (streamed) socket.data.lastStreamSeq = req.seq as number;
-  if (typeof req.seq === "number" && Number.isFinite(req.seq)) {
-    socket.data.lastAckedSeq = Math.max(socket.data.lastAckedSeq, req.seq);
-    // Directly, not through the adapter: one XADD per event for a cumulative ack is not worth recovering.
-    direct(socket).emit("event_ack", { sessionId, seq: socket.data.lastAckedSeq });
-  }
+  const outcome = await store(ctx, socket, conn, sessionId, req, streamed, after, arrived);
+  if (outcome.ok) acknowledgeStored(socket, sessionId, req.seq);
+  else holdAcks(socket, req.seq);
+  return outcome;
+}
+
+/**
+ * The cumulative `event_ack` (docs/legacy-protocol.md section 2.4): sent once the event is stored, for
+ * the highest client `seq` such that everything this registration sent before is stored too.
+ * Directly, not through the adapter: one XADD per event for a cumulative ack is not worth recovering.
+ */
+function acknowledgeStored(socket: TypedSocket<"/relay">, sessionId: string, seq: number | undefined): void {
+  if (typeof seq !== "number" || !Number.isFinite(seq)) return;
+  const limit = socket.data.ackLimit;
+  if (limit !== null && seq >= limit) return;
+  if (seq <= socket.data.lastAckedSeq) return;
+  socket.data.lastAckedSeq = seq;
+  direct(socket).emit("event_ack", { sessionId, seq });
+}
+
+/** An event of this registration was not stored: no cumulative ack may reach its `seq` from now on. */
+export function holdAcks(socket: TypedSocket<"/relay">, seq: number | undefined): void {
+  if (typeof seq !== "number" || !Number.isFinite(seq)) return;
+  socket.data.ackLimit = Math.min(socket.data.ackLimit ?? Number.POSITIVE_INFINITY, seq);
+}
+
+async function store(
+  ctx: RelayContext,
+  socket: TypedSocket<"/relay">,
+  conn: CliConnection,
+  sessionId: string,
+  req: PublishRequest,
+  streamed: boolean,
+  after: number | null,
+  arrived: number,
+): Promise<PublishOutcome> {
   const now = ctx.clock();
   const event = conn.thinking.process(req.event);
-  const effects = sideEffects(conn, event, now);
+  const effects = sideEffects(conn, event, now, ctx.config.limits.fieldBytes);
   let eventJson: string | undefined;
   let stateJson: string | undefined;
   try {
@@ -111,13 +143,13 @@ interface Effects {
 }
 
 /** Legacy 2.5: what `session_active` and `heartbeat` change in the session's hub-visible status. */
-function sideEffects(conn: CliConnection, event: unknown, now: number): Effects {
+function sideEffects(conn: CliConnection, event: unknown, now: number, maxBytes: number): Effects {
   if (!isRecord(event)) return { kind: "other", statusChanged: false };
   const status = conn.status;
   if (event.type === "session_active") {
     const state = event.state;
     if (isRecord(state) && Object.prototype.hasOwnProperty.call(state, "sessionName")) {
-      const name = normalizeSessionName(state.sessionName);
+      const name = boundedText(normalizeSessionName(state.sessionName), maxBytes);
       if (name !== status.sessionName) {
         status.sessionName = name;
         return { kind: "state", patch: { sessionName: name }, statusChanged: true };
@@ -131,7 +163,7 @@ function sideEffects(conn: CliConnection, event: unknown, now: number): Effects 
     const key = modelKey(model);
     const lastHeartbeatAt = new Date(now).toISOString();
     const hasName = Object.prototype.hasOwnProperty.call(event, "sessionName");
-    const name = hasName ? normalizeSessionName(event.sessionName) : status.sessionName;
+    const name = hasName ? boundedText(normalizeSessionName(event.sessionName), maxBytes) : status.sessionName;
     const changed = isActive !== status.isActive || key !== status.modelKey || name !== status.sessionName;
     Object.assign(status, { isActive, model, modelKey: key, sessionName: name, lastHeartbeatAt });
     return { kind: "heartbeat", patch: { isActive, model, lastHeartbeatAt, sessionName: name }, statusChanged: changed };

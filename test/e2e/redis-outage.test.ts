@@ -8,6 +8,7 @@ import { clusterState, startNode, type NodeProcess } from "../helpers/cluster.js
 import { connectCli } from "../helpers/clients.js";
 import { freePort, startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 import { upgradeAnswer } from "../helpers/upgrade.js";
+import { ackedUpTo, legacyCli, sendLegacyEvents } from "../helpers/legacy-flows.js";
 
 /**
  * Shared state that does not answer never hangs the relay (docs/operations.md): with Redis paused or
@@ -86,6 +87,25 @@ describe("a node whose Redis does not answer", () => {
       await admin.sendCommand(["CLIENT", "UNPAUSE"]);
     }
     expect((await fetch(`${node.url}/api/sessions`, { headers: { "x-api-key": key } })).status).toBe(200);
+  });
+
+  it("acknowledges a legacy CLI's events only once they are stored: none while Redis is paused", async () => {
+    const cli = await legacyCli(node.url, key);
+    sendLegacyEvents(cli, [{ type: "message_update", n: 1 }, { type: "message_update", n: 2 }]);
+    await ackedUpTo(cli, 2);
+    await admin.sendCommand(["CLIENT", "PAUSE", "2500", "WRITE"]);
+    try {
+      sendLegacyEvents(cli, [{ type: "message_update", n: 3 }, { type: "message_update", n: 4 }], 3);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(Math.max(...cli.client.typed("event_ack").map((a) => Number(a.seq)))).toBe(2);
+    } finally {
+      await admin.sendCommand(["CLIENT", "UNPAUSE"]);
+    }
+    // Later events are stored, but the acks never claim 3 and 4, which were not.
+    sendLegacyEvents(cli, [{ type: "message_update", n: 5 }], 5);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(Math.max(...cli.client.typed("event_ack").map((a) => Number(a.seq)))).toBe(2);
+    cli.client.close();
   });
 
   it("answers at once while Redis is gone, and serves again once it is back", async () => {
