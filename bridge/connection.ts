@@ -58,6 +58,9 @@ class LegacyConnection implements LegacyPeer {
   private firstFrameTimer: NodeJS.Timeout | undefined;
   /** Frames dropped because the client stopped reading (logged once). */
   private dropped = 0;
+  /** The fill request on its way (the id of its acknowledgement), and its deadline. */
+  private fill: { id: number; timer: NodeJS.Timeout } | null = null;
+  private nextAckId = 0;
 
   constructor(
     private readonly relay: PluginApi,
@@ -66,7 +69,7 @@ class LegacyConnection implements LegacyPeer {
     private readonly codec: EndpointCodec,
     private readonly options: LegacyConnectionOptions,
   ) {
-    this.sequencer = codec.sequencer?.();
+    this.sequencer = codec.sequencer?.({ requestFill: (afterSeq) => this.requestFill(afterSeq) });
   }
 
   start(): void {
@@ -155,12 +158,40 @@ class LegacyConnection implements LegacyPeer {
           this.onServerEvent(packet.data[0], typeof payload === "object" && payload !== null ? (payload as Frame) : {});
         }
         return;
+      case PacketType.ACK:
+        if (this.fill && packet.id === this.fill.id) this.fillAnswered(Array.isArray(packet.data) ? packet.data[0] : undefined);
+        return;
       case PacketType.DISCONNECT:
         this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });
         return;
       default:
         return;
     }
+  }
+
+  /**
+   * Asks the namespace for the stored events after `afterSeq` (`catch_up`, an acknowledged event of its
+   * own: the legacy client never sees it). No answer in time counts as none.
+   */
+  private requestFill(afterSeq: number): void {
+    const id = this.nextAckId++;
+    const timer = setTimeout(() => this.fillAnswered(undefined), FILL_TIMEOUT_MS);
+    timer.unref();
+    this.fill = { id, timer };
+    const packet: SocketPacket = { type: PacketType.EVENT, nsp: this.codec.namespace, id, data: ["catch_up", { afterSeq }] };
+    if (this.connected) this.transport.inject(packet);
+    else this.pendingInbound.push(packet);
+  }
+
+  private fillAnswered(reply: unknown): void {
+    if (!this.fill || !this.sequencer) return;
+    clearTimeout(this.fill.timer);
+    this.fill = null;
+    const answer = isFrame(reply) && reply.ok === true && reply.complete === true && Array.isArray(reply.events) ? reply.events.filter(isFrame) : null;
+    if (answer === null) this.relay.log.info({ namespace: this.codec.namespace }, "legacy viewer gap not fillable from the log: passed on (the client resyncs)");
+    this.guarded(() => {
+      for (const [e, p] of this.sequencer?.filled(answer) ?? []) this.emitFrames(e, p);
+    });
   }
 
   private onServerEvent(event: string, payload: Frame): void {
@@ -201,6 +232,7 @@ class LegacyConnection implements LegacyPeer {
   }
 
   serverClosed(): void {
+    if (this.fill) clearTimeout(this.fill.timer);
     this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });
   }
 
@@ -209,6 +241,9 @@ class LegacyConnection implements LegacyPeer {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, spec.reason);
   }
 }
+
+/** How long a legacy viewer's live events wait for a gap to be filled from the log. */
+const FILL_TIMEOUT_MS = 5_000;
 
 /** A WebSocket close reason is at most 123 bytes (RFC 6455 5.5.1). */
 const MAX_REASON_BYTES = 123;

@@ -23,9 +23,10 @@ export interface EndpointCodec {
   closeAfter?: (event: string, payload: Frame) => CloseSpec | undefined;
   /**
    * Per-connection ordering of server events, for endpoints whose legacy clients cannot reorder or
-   * de-duplicate themselves (the viewer join). A factory: the state lives in the connection's instance.
+   * de-duplicate themselves (the viewer join), and fill gaps from the log. A factory: the state lives
+   * in the connection's instance; `io` is how it asks the namespace for missing events.
    */
-  sequencer?: () => OutboundSequencer;
+  sequencer?: (io: SequencerIo) => OutboundSequencer;
   /** The endpoint's client must send a frame soon after connecting (`register`, `register_runner`). */
   firstFrameRequired?: boolean;
 }
@@ -33,6 +34,14 @@ export interface EndpointCodec {
 /** Decides, event by event, what goes out now: possibly nothing (held or dropped), possibly several. */
 export interface OutboundSequencer {
   accept(event: string, payload: Frame): Array<[string, Frame]>;
+  /** The answer to `requestFill`: the missing events in order, or null when there are none to be had. */
+  filled(events: Frame[] | null): Array<[string, Frame]>;
+}
+
+/** What a sequencer may ask of its connection. */
+export interface SequencerIo {
+  /** Asks the namespace for the stored events after `afterSeq`; the answer comes to `filled`. */
+  requestFill(afterSeq: number): void;
 }
 
 /**

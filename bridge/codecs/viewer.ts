@@ -1,4 +1,4 @@
-import { errorFrame, str, withoutType, type EndpointCodec, type Frame, type OutboundSequencer } from "./types.js";
+import { errorFrame, str, withoutType, type EndpointCodec, type Frame, type OutboundSequencer, type SequencerIo } from "./types.js";
 
 const SNAPSHOT_REPLAY = "Session is no longer live (snapshot replay).";
 
@@ -35,7 +35,7 @@ export const viewerCodec: EndpointCodec = {
     }
     return undefined;
   },
-  sequencer: () => new ViewerJoinSequencer(),
+  sequencer: (io) => new ViewerJoinSequencer(io),
 };
 
 /**
@@ -45,11 +45,22 @@ export const viewerCodec: EndpointCodec = {
  * snapshot). Native clients drop `seq <= highest seen` themselves; the legacy UI re-applies anything
  * not above its lastSeq, so the bridge holds live events until `synced` (the end of the join), drops
  * every live event at or below the highest seq already passed on, and swallows `synced`.
+ *
+ * A gap (a live event above the next seq: an event was stored but its broadcast was lost, when a node
+ * died or lost Redis right after storing) is filled from the session's log before anything after it
+ * goes out, as the Socket.IO viewer client does (docs/legacy-protocol.md section 14): the legacy UI's
+ * own remedy would be a snapshot, without the events. When the log no longer has them, the held
+ * events go out with the gap, and the UI resyncs as it always did.
  */
 export class ViewerJoinSequencer implements OutboundSequencer {
   private live = false;
   private high = Number.NEGATIVE_INFINITY;
   private readonly held: Frame[] = [];
+  /** A fill is on its way: live events wait behind it. */
+  private filling = false;
+  private readonly behindFill: Frame[] = [];
+
+  constructor(private readonly io: SequencerIo = { requestFill: () => undefined }) {}
 
   accept(event: string, payload: Frame): Array<[string, Frame]> {
     if (event === "connected") {
@@ -74,9 +85,34 @@ export class ViewerJoinSequencer implements OutboundSequencer {
     return this.pass(payload);
   }
 
+  filled(events: Frame[] | null): Array<[string, Frame]> {
+    this.filling = false;
+    const out: Array<[string, Frame]> = [];
+    for (const frame of events ?? []) out.push(...this.emit(frame));
+    // What waited goes out now, a gap the log could not fill included (no second fill for it).
+    for (const frame of this.behindFill.splice(0)) out.push(...this.emit(frame));
+    return out;
+  }
+
   private pass(frame: Frame): Array<[string, Frame]> {
     const seq = frame.seq as number;
     if (seq <= this.high) return [];
+    if (this.filling) {
+      this.behindFill.push(frame);
+      return [];
+    }
+    if (Number.isFinite(this.high) && seq > this.high + 1) {
+      this.filling = true;
+      this.behindFill.push(frame);
+      this.io.requestFill(this.high);
+      return [];
+    }
+    return this.emit(frame);
+  }
+
+  private emit(frame: Frame): Array<[string, Frame]> {
+    const seq = frame.seq;
+    if (typeof seq !== "number" || seq <= this.high) return [];
     this.high = seq;
     return [["event", frame]];
   }

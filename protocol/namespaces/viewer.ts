@@ -32,15 +32,27 @@ export const ModelSetSchema = z.object({ provider: z.string(), modelId: z.string
 /** Forwarded verbatim to the CLI, command-specific arguments included. */
 export const ExecSchema = z.looseObject({ id: z.string(), command: z.string() });
 
+/** The events after `afterSeq` from the session's log: how a viewer fills a gap in `seq`. */
+export const CatchUpSchema = z.object({ afterSeq: z.number().int().nonnegative() });
+
 export const viewerClientSchemas = {
   resync: Empty,
+  catch_up: CatchUpSchema,
   connected: Empty,
   input: InputSchema,
   model_set: ModelSetSchema,
   exec: ExecSchema,
 } as const;
 
-export type ViewerClientToServer = ClientEventMap<typeof viewerClientSchemas, Record<never, never>>;
+interface ViewerReplies {
+  /**
+   * `complete`: `events` are every stored event after `afterSeq`, in order. Otherwise the log no longer
+   * reaches back that far (or the session is gone) and `events` is empty: the viewer needs a snapshot.
+   */
+  catch_up: { events: SessionEventFrame[]; complete: boolean };
+}
+
+export type ViewerClientToServer = ClientEventMap<typeof viewerClientSchemas, ViewerReplies>;
 
 export interface ViewerConnected {
   sessionId: string;

@@ -86,6 +86,6 @@ function stateEvent(stateJson: string | undefined): Record<string, unknown> {
   return stateJson === undefined ? { type: "session_active" } : { type: "session_active", state: JSON.parse(stateJson) as unknown };
 }
 
-function frameOf(eventJson: string | undefined, seq: number): SessionEventFrame {
+export function frameOf(eventJson: string | undefined, seq: number): SessionEventFrame {
   return eventJson === undefined ? { seq } : { event: JSON.parse(eventJson) as unknown, seq };
 }

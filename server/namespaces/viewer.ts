@@ -7,7 +7,7 @@ import type { SessionRecord } from "../state/types.js";
 import { handshake } from "./middleware.js";
 import { wireOf } from "../observability/connections.js";
 import { reportRefusal } from "../observability/refusals.js";
-import { joinViewer, sendSnapshot } from "./viewer-join.js";
+import { frameOf, joinViewer, sendSnapshot } from "./viewer-join.js";
 
 /** How long the relay waits for a socket-v1-acked CLI's `input` acknowledgement (it is only logged). */
 const INPUT_ACK_TIMEOUT_MS = 10_000;
@@ -44,6 +44,11 @@ export function mountViewerNamespace(ctx: RelayContext): void {
       const view = await ctx.state.sessions.view(socket.data.sessionId);
       if (view?.record.live && view.record.userId === socket.data.userId) sendSnapshot(socket, view.snapshot, view.record.seq);
       ack?.({ ok: true });
+    },
+    catch_up: async (socket, { afterSeq }, ack) => {
+      const view = await ctx.state.sessions.view(socket.data.sessionId, afterSeq);
+      if (!view || view.record.userId !== socket.data.userId || !view.log?.complete) return ack?.({ ok: true, events: [], complete: false });
+      ack?.({ ok: true, events: view.log.events.map((e) => frameOf(e.eventJson, e.seq)), complete: true });
     },
     connected: async (socket, _payload, ack) => {
       if (await liveSession(socket, false)) toCli(socket).emit("connected", {});

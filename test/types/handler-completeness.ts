@@ -10,9 +10,9 @@ import type { HandlersFor } from "../../server/io/handlers.js";
 type Viewer = NamespaceMaps["/viewer"];
 
 const ok = (): void => undefined;
-const viewerHandlers = { resync: ok, connected: ok, input: ok, model_set: ok, exec: ok };
+const viewerHandlers = { resync: ok, catch_up: ok, connected: ok, input: ok, model_set: ok, exec: ok };
 
-// Control: today's viewer map is fully handled by these five handlers.
+// Control: today's viewer map is fully handled by these six handlers.
 export const complete: HandlersFor<Viewer> = viewerHandlers;
 
 // The same map with one more client event, as a protocol change would add it: schema and map entry.

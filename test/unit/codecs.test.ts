@@ -4,7 +4,7 @@ import { hubCodec } from "../../bridge/codecs/hub.js";
 import { runnerCodec } from "../../bridge/codecs/runner.js";
 import { terminalCodec } from "../../bridge/codecs/terminal.js";
 import { asFrame, ownEntry, type EndpointCodec, type Frame } from "../../bridge/codecs/types.js";
-import { viewerCodec } from "../../bridge/codecs/viewer.js";
+import { viewerCodec, ViewerJoinSequencer } from "../../bridge/codecs/viewer.js";
 import { relayClientSchemas, runnerClientSchemas, terminalClientSchemas, validate, viewerClientSchemas } from "../../protocol/index.js";
 
 const inbound = (codec: EndpointCodec, frame: Frame): Frame | null | "ignored" => {
@@ -96,5 +96,61 @@ describe("codecs: typed events out", () => {
     ["an ordinary event does not close", cliCodec, "input", { text: "x", attachments: [] }, undefined],
   ])("%s", (_name, codec, event, payload, expected) => {
     expect(codec.closeAfter?.(event, payload)).toEqual(expected);
+  });
+});
+
+describe("ViewerJoinSequencer: gaps filled from the log", () => {
+  const live = (seq: number): Frame => ({ event: { n: seq }, seq });
+  const seqsOf = (out: Array<[string, Frame]>): number[] => out.map(([, f]) => f.seq as number);
+
+  function joined(): { seq: ViewerJoinSequencer; fills: number[] } {
+    const fills: number[] = [];
+    const seq = new ViewerJoinSequencer({ requestFill: (afterSeq) => fills.push(afterSeq) });
+    seq.accept("connected", { sessionId: "s", lastSeq: 2 });
+    seq.accept("synced", { sessionId: "s", lastSeq: 2 });
+    return { seq, fills };
+  }
+
+  it("passes contiguous live events at once", () => {
+    const { seq, fills } = joined();
+    expect(seqsOf([...seq.accept("event", live(3)), ...seq.accept("event", live(4))])).toEqual([3, 4]);
+    expect(fills).toEqual([]);
+  });
+
+  it("holds what follows a gap, asks for the missing events, and sends them all in order", () => {
+    const { seq, fills } = joined();
+    expect(seq.accept("event", live(5))).toEqual([]);
+    expect(fills).toEqual([2]);
+    expect(seq.accept("event", live(6))).toEqual([]); // waits behind the fill
+    expect(seq.accept("event", live(4))).toEqual([]); // arrives late: also waits
+    expect(seqsOf(seq.filled([live(3), live(4), live(5)]))).toEqual([3, 4, 5, 6]);
+    expect(seqsOf(seq.accept("event", live(7)))).toEqual([7]);
+    expect(fills).toEqual([2]);
+  });
+
+  it("lets the gap through when the log cannot fill it (the legacy UI then resyncs), without asking again", () => {
+    const { seq, fills } = joined();
+    seq.accept("event", live(9));
+    seq.accept("event", live(10));
+    expect(seqsOf(seq.filled(null))).toEqual([9, 10]);
+    expect(seqsOf(seq.accept("event", live(11)))).toEqual([11]);
+    expect(fills).toEqual([2]);
+  });
+
+  it("asks again for a later gap", () => {
+    const { seq, fills } = joined();
+    seq.accept("event", live(4));
+    seq.filled([live(3)]);
+    expect(seq.accept("event", live(8))).toEqual([]);
+    expect(fills).toEqual([2, 4]);
+  });
+
+  it("does not treat the join's held events as gaps against an unknown start", () => {
+    const fills: number[] = [];
+    const seq = new ViewerJoinSequencer({ requestFill: (afterSeq) => fills.push(afterSeq) });
+    expect(seq.accept("event", live(3))).toEqual([]); // before connected: held
+    seq.accept("connected", { sessionId: "s", lastSeq: 2 });
+    expect(seqsOf(seq.accept("synced", { sessionId: "s", lastSeq: 2 }))).toEqual([3]);
+    expect(fills).toEqual([]);
   });
 });
