@@ -51,6 +51,7 @@ const EnvSchema = z.object({
   PIZZAPI_ADMIN_UI: z.enum(["on", "off"]).default("off"),
   PIZZAPI_STATE_TIMEOUT_MS: int(3_000, 100),
   PIZZAPI_REVOCATION_CHECK_MS: int(2_000, 100),
+  PIZZAPI_EPOCH_CHECK_MS: int(2_000, 100),
   PIZZAPI_MAX_FIELD_BYTES: int(4_096, 64),
   PIZZAPI_MAX_SESSIONS_PER_USER: int(100, 1),
   PIZZAPI_HUB_MAX_SESSIONS: int(200, 1),
@@ -118,6 +119,8 @@ export interface RelayConfig {
   redisConnectTimeoutMs: number;
   /** How often each node checks that the API keys of its live connections still exist. */
   revocationCheckMs: number;
+  /** How often each node checks that shared state was not wiped (the Redis epoch key). */
+  epochCheckMs: number;
   /** Limits on what one client can make a node keep or do (docs/protocol.md, "Limits and hostile input"). */
   limits: {
     /** Bytes of a session's or runner's text fields: cwd, session name, runner name, each root. */
@@ -201,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     stateTimeoutMs: e.PIZZAPI_STATE_TIMEOUT_MS,
     redisConnectTimeoutMs: e.PIZZAPI_REDIS_CONNECT_TIMEOUT_MS,
     revocationCheckMs: e.PIZZAPI_REVOCATION_CHECK_MS,
+    epochCheckMs: e.PIZZAPI_EPOCH_CHECK_MS,
     limits: {
       fieldBytes: e.PIZZAPI_MAX_FIELD_BYTES,
       sessionsPerUser: e.PIZZAPI_MAX_SESSIONS_PER_USER,

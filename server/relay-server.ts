@@ -23,6 +23,8 @@ import { createPushNotifier } from "./push/notifier.js";
 import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
+import { recoverFromWipe } from "./sessions/wipe.js";
+import { redisPersistence, watchEpoch, type Persistence } from "./state/epoch.js";
 import { startRevocationSweep } from "./auth/revocation.js";
 import { createMemoryState } from "./state/memory.js";
 import { createRedisState, type RedisCommandClient } from "./state/redis.js";
@@ -104,7 +106,17 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
 
   const lifecycle = { shuttingDown: false };
   let clusterSize: (() => Promise<number>) | undefined;
-  const app = createHttpApp({ config, state: sharedState, log, metrics, readiness, isDraining: () => lifecycle.shuttingDown, clusterSize: () => clusterSize?.() ?? Promise.resolve(1) });
+  let persistence: Persistence | null = null;
+  const app = createHttpApp({
+    config,
+    state: sharedState,
+    log,
+    metrics,
+    readiness,
+    isDraining: () => lifecycle.shuttingDown,
+    clusterSize: () => clusterSize?.() ?? Promise.resolve(1),
+    persistence: () => persistence,
+  });
   const http = createServer(getRequestListener(app.fetch));
   const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
   const io: RelayIo = new Server(http, {
@@ -162,6 +174,14 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   mountSessionRoutes(app, ctx);
   mountPushRoutes(app, ctx);
   const sweeper = startExpirySweep(ctx);
+  // In a cluster: report whether Redis persists, and notice when it lost everything anyway.
+  const epoch = pluginRedis ? watchEpoch({ redis: pluginRedis, prefix: config.redisPrefix, checkMs: config.epochCheckMs, log, onWipe: () => recoverFromWipe(ctx) }) : null;
+  if (pluginRedis) {
+    persistence = await redisPersistence(pluginRedis);
+    if (persistence === "none") log.warn({ persistence }, "Redis runs without persistence: a Redis restart loses every API key, login and session (configure appendonly yes)");
+    else log.info({ persistence }, "Redis persistence");
+    await epoch?.ready;
+  }
   const revocations = startRevocationSweep(ctx, io);
 
   const start = (): Promise<number> =>
@@ -184,6 +204,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     stopping ??= (async () => {
       lifecycle.shuttingDown = true;
       sweeper.stop();
+      epoch?.stop();
       revocations.stop();
       ctx.requests.close();
       log.info("relay stopping: closing connections, shared state kept");

@@ -64,8 +64,11 @@ export class ViewerJoinSequencer implements OutboundSequencer {
 
   accept(event: string, payload: Frame): Array<[string, Frame]> {
     if (event === "connected") {
+      // Also mid-stream: a new incarnation of the session restarts the position (the UI resets to it).
       if (typeof payload.lastSeq === "number") this.high = payload.lastSeq;
       else this.live = true; // replay of an ended session: no live events, no `synced`
+      this.filling = false;
+      this.behindFill.length = 0;
       return [[event, payload]];
     }
     if (event === "synced") {

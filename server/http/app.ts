@@ -30,6 +30,8 @@ export function createHttpApp(deps: {
   isDraining: () => boolean;
   /** Relay nodes this node currently knows of, itself included (cluster membership as the adapter sees it). */
   clusterSize?: () => Promise<number>;
+  /** Whether the cluster's Redis persists its data (null in embedded mode). */
+  persistence?: () => string | null;
 }): Hono {
   const { config, state, log } = deps;
   const app = new Hono();
@@ -48,7 +50,8 @@ export function createHttpApp(deps: {
     const draining = deps.isDraining();
     const ok = !draining && Object.values(results).every(Boolean);
     const nodes = deps.clusterSize ? await withTimeout(deps.clusterSize(), 1_000).catch(() => null) : 1;
-    return c.json({ ok, draining, nodes, checks: results }, ok ? 200 : 503);
+    const persistence = deps.persistence?.() ?? null;
+    return c.json({ ok, draining, nodes, checks: results, ...(persistence !== null ? { persistence } : {}) }, ok ? 200 : 503);
   });
 
   app.post("/api/auth/session", async (c) => {

@@ -1,7 +1,7 @@
 import { hubClientSchemas, HubAuthSchema } from "../../protocol/index.js";
 import { bindHandlers, type HandlerTable } from "../io/handlers.js";
 import { closeForRetry } from "../io/retry.js";
-import { direct, rooms } from "../io/typed.js";
+import { direct, rooms, type TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import { toSessionInfo } from "../sessions/hub-feed.js";
 import { viewerPresence } from "../sessions/presence.js";
@@ -25,18 +25,7 @@ export function mountHubNamespace(ctx: RelayContext): void {
     // by sessionId, as the legacy UI does).
     socket.join(rooms.hubUser(socket.data.userId));
     if (socket.recovered && socket.data.listed) return;
-    const send = async (): Promise<void> => {
-      // At most the most recently started PIZZAPI_HUB_MAX_SESSIONS: each item is bounded (field limits),
-      // and so is the list, whoever has how many sessions.
-      const records = (await ctx.state.sessions.listByUser(socket.data.userId))
-        .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.sessionId.localeCompare(b.sessionId))
-        .slice(0, ctx.config.limits.hubSessions);
-      const presence = await viewerPresence(ctx, records.map((r) => r.sessionId));
-      const count = (id: string): number => (presence.known ? (presence.counts.get(rooms.session(id)) ?? 0) : 0);
-      socket.emit("sessions", { sessions: records.map((r) => toSessionInfo(r, count(r.sessionId))) });
-      socket.data.listed = true;
-    };
-    send().catch((err: unknown) => {
+    sendHubList(ctx, socket).catch((err: unknown) => {
       ctx.log.error({ err }, "hub list failed: shared state unavailable");
       reportRefusal(ctx, "unavailable", wireOf(socket), { namespace: "/hub", socket: socket.id }, "hub list refused: shared state unavailable");
       direct(socket).emit("error", { code: "unavailable", message: "Could not load sessions" });
@@ -45,4 +34,19 @@ export function mountHubNamespace(ctx: RelayContext): void {
       closeForRetry(socket);
     });
   });
+}
+
+/**
+ * The hub's list (docs/legacy-protocol.md section 6): the user's live sessions, at most the most
+ * recently started PIZZAPI_HUB_MAX_SESSIONS (each item is bounded by the field limits, and so is the
+ * list, whoever has how many sessions). Sent on join, and again when shared state was wiped.
+ */
+export async function sendHubList(ctx: RelayContext, socket: TypedSocket<"/hub">): Promise<void> {
+  const records = (await ctx.state.sessions.listByUser(socket.data.userId))
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.sessionId.localeCompare(b.sessionId))
+    .slice(0, ctx.config.limits.hubSessions);
+  const presence = await viewerPresence(ctx, records.map((r) => r.sessionId));
+  const count = (id: string): number => (presence.known ? (presence.counts.get(rooms.session(id)) ?? 0) : 0);
+  socket.emit("sessions", { sessions: records.map((r) => toSessionInfo(r, count(r.sessionId))) });
+  socket.data.listed = true;
 }

@@ -68,6 +68,7 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   socket.data.lastStreamSeq = null;
   attachConnection(socket, record, ctx.clock);
   if (outcome !== "reconnected") hubAdded(ctx, record);
+  if (outcome === "created") restartViewers(ctx, record);
   ctx.log.info(
     { sessionId: record.sessionId, userId: record.userId, outcome, generation: record.generation, transport: socket.conn.transport.name },
     "session registered",
@@ -104,6 +105,26 @@ export async function endSession(ctx: RelayContext, sessionId: string, generatio
   hubRemoved(ctx, ended.userId, sessionId);
   ctx.log.info({ sessionId, reason, generation }, "session ended");
   return ended;
+}
+
+/**
+ * A new incarnation of a session id starts a new join for whoever still watches the id: a fresh
+ * `connected` (no `resumedFrom`) at the new incarnation's `seq`, then `synced`. Viewers normally left
+ * when the previous one ended; if they are still there, the previous incarnation vanished without
+ * ending (shared state wiped, or expired on a dead node), and its `seq` may have started over: without
+ * this they would drop every new event up to their old position as a duplicate. Clients of both stacks
+ * take a fresh `connected` as a reset of their position (the bridge passes it on to legacy viewers).
+ */
+function restartViewers(ctx: RelayContext, record: SessionRecord): void {
+  const room = ctx.viewer.to(rooms.session(record.sessionId));
+  room.emit("connected", {
+    sessionId: record.sessionId,
+    lastSeq: record.seq,
+    isActive: record.isActive,
+    lastHeartbeatAt: record.lastHeartbeatAt,
+    sessionName: record.sessionName,
+  });
+  room.emit("synced", { sessionId: record.sessionId, lastSeq: record.seq });
 }
 
 /**
