@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
 import type { Counter } from "prom-client";
+import { cutToBytes } from "../server/limits.js";
 import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
 import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
@@ -252,7 +253,6 @@ const isFrame = (value: unknown): value is Frame => typeof value === "object" &&
 
 function closeForError(payload: Frame): CloseSpec | undefined {
   if (!isErrorCode(payload.code)) return undefined;
-  let reason = typeof payload.message === "string" ? payload.message : ERRORS[payload.code].message;
-  while (Buffer.byteLength(reason) > MAX_REASON_BYTES) reason = reason.slice(0, -1);
-  return { code: ERRORS[payload.code].legacyClose, reason };
+  const reason = typeof payload.message === "string" ? payload.message : ERRORS[payload.code].message;
+  return { code: ERRORS[payload.code].legacyClose, reason: cutToBytes(reason, MAX_REASON_BYTES) };
 }

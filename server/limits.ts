@@ -25,8 +25,19 @@ export function checkFieldSizes(fields: Record<string, unknown>, maxBytes: numbe
 
 /** A name the relay keeps from an agent event (not refused: the event itself is fine), cut to size. */
 export function boundedText(value: string | null, maxBytes: number): string | null {
-  if (value === null || Buffer.byteLength(value, "utf8") <= maxBytes) return value;
+  return value === null ? null : cutToBytes(value, maxBytes);
+}
+
+/**
+ * `value` cut to at most `maxBytes` of UTF-8, never splitting a character. Linear in `maxBytes`, not in
+ * the input: a UTF-16 unit is at least one byte, so the first `maxBytes` units hold every candidate
+ * (trimming a megabyte one unit at a time from the end once stalled a node for over a minute).
+ */
+export function cutToBytes(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value, "utf8") <= maxBytes) return value;
   let cut = value.slice(0, maxBytes);
   while (Buffer.byteLength(cut, "utf8") > maxBytes) cut = cut.slice(0, -1);
+  // A lone high surrogate left at the end would encode as U+FFFD (3 bytes): drop it.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return cut;
 }

@@ -10,6 +10,10 @@ import { publishForRunner } from "../sessions/publish.js";
 import { handshake } from "./middleware.js";
 import { stackOf, wireOf } from "../observability/connections.js";
 import { reportRefusal } from "../observability/refusals.js";
+import { cutToBytes } from "../limits.js";
+
+/** How much of an unknown id a refusal message repeats back. */
+const MAX_ECHOED_ID_BYTES = 256;
 
 /** `/runner`: runner daemons (legacy `/ws/runner`, section 4). Every inbound id is checked against what the runner owns. */
 export function mountRunnerNamespace(ctx: RelayContext): void {
@@ -36,7 +40,8 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
    */
   const refuse = (socket: TypedSocket<"/runner">, ack: Ack | undefined, what: string, id: string): void => {
     reportRefusal(ctx, "not_found", wireOf(socket), { runnerId: socket.data.runnerId, what, id }, "runner frame for an id it does not own: dropped");
-    const body = errorBody("not_found", `Unknown ${what}: ${id}`);
+    // The id is echoed as the legacy relay did, cut to a sane size (it may be megabytes long).
+    const body = errorBody("not_found", `Unknown ${what}: ${cutToBytes(id, MAX_ECHOED_ID_BYTES)}`);
     if (ack) ack(failure(body.code, body.message));
     else socket.emit("error", body);
   };
