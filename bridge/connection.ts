@@ -234,7 +234,10 @@ class LegacyConnection implements LegacyPeer {
 
   serverClosed(): void {
     if (this.fill) clearTimeout(this.fill.timer);
-    this.close(this.closeSpec ?? this.errorClose ?? { code: 1000, reason: "" });
+    // A stopping node closes its connections so that their clients move to another node: 1012 (service
+    // restart), after which every legacy client that reconnects does (docs/operations.md, "Rolling restarts and faults").
+    const moved = this.relay.isDraining() ? closeForError({ code: "node_stopping" }) : undefined;
+    this.close(this.closeSpec ?? this.errorClose ?? moved ?? { code: 1000, reason: "" });
   }
 
   private close(spec: CloseSpec): void {

@@ -35,7 +35,6 @@ export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void 
     authorize(api, endpoint, req).then(
       (verdict) => {
         if (!verdict.ok) return refuse(verdict.refusal);
-        if (api.isDraining()) return refuse({ code: "unavailable", body: "Relay is shutting down" });
         extraHeaders.set(req, responseHeaders);
         wss.handleUpgrade(req, socket, head, (ws) => {
           openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs, endpoint: endpoint.name, frames }).catch((err: unknown) => {

@@ -14,8 +14,11 @@ export interface ErrorSpec {
   message: string;
   /** HTTP status of the same refusal on REST routes and upgrade requests. */
   http: HttpErrorStatus;
-  /** Close code of a legacy connection the relay closes for this reason (1008 policy, 1011 server fault). */
-  legacyClose: 1008 | 1011;
+  /**
+   * Close code of a legacy connection the relay closes for this reason (1008 policy, 1011 server fault,
+   * 1012 service restart).
+   */
+  legacyClose: 1008 | 1011 | 1012;
   /**
    * The relay's own failure, not the client's: the client should try again later (with backoff). A
    * Socket.IO connection refused for such a reason is closed rather than refused, so socket.io-client's
@@ -45,6 +48,7 @@ export const ERRORS = {
   rate_limited: { message: "Too many events: slow down", http: 429, legacyClose: 1008, retry: true },
   internal: { message: "Internal error", http: 500, legacyClose: 1011, retry: true },
   unavailable: { message: "The shared state is unavailable", http: 503, legacyClose: 1011, retry: true },
+  node_stopping: { message: "This relay node is restarting: reconnect", http: 503, legacyClose: 1012, retry: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

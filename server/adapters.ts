@@ -17,7 +17,8 @@ export type AdapterFactory = NonNullable<Partial<ServerOptions>["adapter"]>;
 export function redisClient(url: string, log: Logger, role: string, options: { failFast?: boolean } = {}): RedisClientType {
   const client: RedisClientType = createClient({
     url,
-    socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
+    // Back within a second of Redis returning: a longer wait would outlast the outage it follows.
+    socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
     disableOfflineQueue: options.failFast === true,
   });
   let reported = false;

@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000),
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
   PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
+  PIZZAPI_DRAIN_DELAY_MS: z.coerce.number().int().min(0).optional(),
   PIZZAPI_CLI_RECONNECT_GRACE_MS: int(10_000, 0),
   PIZZAPI_RUNNER_TTL_MS: int(90_000, 1_000),
   PIZZAPI_RUNNER_RECONNECT_GRACE_MS: int(10_000, 0),
@@ -52,6 +53,7 @@ const EnvSchema = z.object({
   PIZZAPI_STATE_TIMEOUT_MS: int(3_000, 100),
   PIZZAPI_REVOCATION_CHECK_MS: int(2_000, 100),
   PIZZAPI_EPOCH_CHECK_MS: int(2_000, 100),
+  PIZZAPI_REDIS_LOST_MOVE_MS: int(3_000, 0),
   PIZZAPI_MAX_FIELD_BYTES: int(4_096, 64),
   PIZZAPI_MAX_SESSIONS_PER_USER: int(100, 1),
   PIZZAPI_HUB_MAX_SESSIONS: int(200, 1),
@@ -81,7 +83,13 @@ export interface RelayConfig {
   /** Entries the redis-streams adapter keeps: how far behind a node may fall before it skips broadcasts. */
   streamMaxLen: number;
   presenceTimeoutMs: number;
+  /** After the drain delay: how long moving the clients off and closing may take before the process exits anyway. */
   shutdownGraceMs: number;
+  /**
+   * After SIGTERM, how long the node keeps serving with `/readyz` at 503 so that the load balancer stops
+   * sending it new clients before it moves its own (docs/operations.md, "Rolling restarts and faults").
+   */
+  drainDelayMs: number;
   /** How long a session outlives its CLI's lost connection, waiting for it to come back to any node. */
   cliReconnectGraceMs: number;
   /** A runner record lives this long unless its node refreshes it (every third of it). */
@@ -121,6 +129,8 @@ export interface RelayConfig {
   revocationCheckMs: number;
   /** How often each node checks that shared state was not wiped (the Redis epoch key). */
   epochCheckMs: number;
+  /** A node without Redis for this long sends its clients to other nodes (0: never). */
+  redisLostMoveMs: number;
   /** Limits on what one client can make a node keep or do (docs/protocol.md, "Limits and hostile input"). */
   limits: {
     /** Bytes of a session's or runner's text fields: cwd, session name, runner name, each root. */
@@ -183,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     streamMaxLen: e.PIZZAPI_SIO_STREAM_MAXLEN,
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
     shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,
+    // A single embedded node has no load balancer to wait for.
+    drainDelayMs: e.PIZZAPI_DRAIN_DELAY_MS ?? (redisUrl ? 5_000 : 0),
     cliReconnectGraceMs: e.PIZZAPI_CLI_RECONNECT_GRACE_MS,
     runnerTtlMs: e.PIZZAPI_RUNNER_TTL_MS,
     runnerReconnectGraceMs: e.PIZZAPI_RUNNER_RECONNECT_GRACE_MS,
@@ -205,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     redisConnectTimeoutMs: e.PIZZAPI_REDIS_CONNECT_TIMEOUT_MS,
     revocationCheckMs: e.PIZZAPI_REVOCATION_CHECK_MS,
     epochCheckMs: e.PIZZAPI_EPOCH_CHECK_MS,
+    redisLostMoveMs: e.PIZZAPI_REDIS_LOST_MOVE_MS,
     limits: {
       fieldBytes: e.PIZZAPI_MAX_FIELD_BYTES,
       sessionsPerUser: e.PIZZAPI_MAX_SESSIONS_PER_USER,

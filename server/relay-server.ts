@@ -24,6 +24,8 @@ import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { recoverFromWipe } from "./sessions/wipe.js";
+import { moveClients } from "./sessions/move.js";
+import { watchRedisLoss } from "./state/redis-loss.js";
 import { redisPersistence, watchEpoch, type Persistence } from "./state/epoch.js";
 import { startRevocationSweep } from "./auth/revocation.js";
 import { createMemoryState } from "./state/memory.js";
@@ -52,8 +54,11 @@ export interface RelayServer {
   readonly log: Logger;
   /** Listens on config.port (0: any free port) and resolves with the bound port. */
   start(): Promise<number>;
-  /** Graceful stop: refuse new work, close every connection so clients move, keep shared state. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: not ready at once, serve for the drain delay (`PIZZAPI_DRAIN_DELAY_MS` unless given),
+   * then refuse new work and close every connection so clients move; shared state is kept.
+   */
+  stop(options?: { drainDelayMs?: number }): Promise<void>;
   /** Runs one expiry sweep now (tests, operators); resolves with the number of sessions ended. */
   sweepExpired(): Promise<number>;
 }
@@ -104,7 +109,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   const pluginRedis: RedisCommandClient | null = redis ? { sendCommand: (args, options) => deadlines.bound(redis.sendCommand(args, options)) } : null;
   readiness.push({ name: "state", check: () => sharedState.ping().then(() => true) });
 
-  const lifecycle = { shuttingDown: false };
+  const lifecycle = { shuttingDown: false, closing: false };
   let clusterSize: (() => Promise<number>) | undefined;
   let persistence: Persistence | null = null;
   const app = createHttpApp({
@@ -135,7 +140,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   http.removeAllListeners("upgrade");
   // engine.io types its request with fields it adds itself (`_query`): the request it gets is the raw one.
   const engineUpgrade = io.engine.handleUpgrade.bind(io.engine) as unknown as (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade });
+  const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade }, () => lifecycle.closing);
   http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
 
@@ -162,6 +167,16 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       () => null,
     );
   observeConnections(io, metrics, log, clock);
+  // A handshake that was already under way when the node started closing completes after the close
+  // loop ran (stop(), step 2): its client is sent on at once, like the others.
+  const sendOnIfClosing = (socket: { conn: { close(): void } }): void => {
+    if (lifecycle.closing) socket.conn.close();
+  };
+  ctx.relay.on("connection", sendOnIfClosing);
+  ctx.viewer.on("connection", sendOnIfClosing);
+  ctx.hub.on("connection", sendOnIfClosing);
+  ctx.runner.on("connection", sendOnIfClosing);
+  ctx.terminal.on("connection", sendOnIfClosing);
   registerHealthGauges(metrics, redisRoles, clusterNodes);
   const metricsEndpoint = mountMetrics(app, metrics, config, log);
   if (config.adminUi) mountAdminUi(ctx, io, app);
@@ -183,6 +198,15 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     await epoch?.ready;
   }
   const revocations = startRevocationSweep(ctx, io);
+  // A node cut from Redis serves nobody: after a while, its clients are better off on another node.
+  const redisLoss = watchRedisLoss({
+    clients: redisClients,
+    afterMs: config.redisLostMoveMs,
+    log,
+    onLost: () => {
+      if (!lifecycle.shuttingDown) moveClients(ctx);
+    },
+  });
 
   const start = (): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -200,14 +224,32 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
 
   const stopHooks: Array<() => void | Promise<void>> = [];
   let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
+  const stop = (options: { drainDelayMs?: number } = {}): Promise<void> => {
     stopping ??= (async () => {
+      // 1. Drain: /readyz answers 503 at once, everything else is served as before, so that the load
+      //    balancer takes the node out before any client is told to move (docs/operations.md, "Rolling restarts and faults").
       lifecycle.shuttingDown = true;
+      const drainDelayMs = options.drainDelayMs ?? config.drainDelayMs;
+      log.info({ drainDelayMs }, "relay stopping: not ready, still serving during the drain delay");
+      if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+      // 2. Close: stop listening, refuse what still arrives (node_stopping, retryable), and close every
+      //    connection so that its client moves to another node: Socket.IO clients see a lost transport and
+      //    reconnect (recoverable), legacy ones get close code 1012. Shared state and Redis stay up meanwhile,
+      //    for the handlers of those disconnects and for the sessions the adapter persists for recovery.
+      lifecycle.closing = true;
       sweeper.stop();
       epoch?.stop();
       revocations.stop();
+      redisLoss.stop();
       ctx.requests.close();
-      log.info("relay stopping: closing connections, shared state kept");
+      http.close();
+      const open = io.engine.clientsCount;
+      for (const nsp of [ctx.relay, ctx.viewer, ctx.hub, ctx.runner, ctx.terminal]) {
+        for (const socket of nsp.sockets.values()) socket.conn.close();
+      }
+      const gone = await waitUntil(() => io.engine.clientsCount === 0, config.shutdownGraceMs);
+      log.info({ moved: open, left: io.engine.clientsCount, allGone: gone }, "relay stopping: connections closed, closing shared state");
+      // 3. Release: the adapter and Socket.IO, plugins, then Redis last.
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
@@ -232,4 +274,14 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     await plugin.attach?.(createPluginApi({ ctx, io, app, upgrades, redis: pluginRedis, stopHooks, clusterSize: clusterNodes }));
   }
   return relay;
+}
+
+/** Resolves true once `done()` holds, false when `withinMs` passed first (polled every 20 ms). */
+async function waitUntil(done: () => boolean, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!done()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }

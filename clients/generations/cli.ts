@@ -160,6 +160,11 @@ export class FieldCli {
     return this.options.generation;
   }
 
+  /** The `seq` of the last event sent in the current registration (0 right after `registered`). */
+  get sentSeq(): number {
+    return this.seq;
+  }
+
   /** The current registration (null while disconnected or before `registered`). */
   get registered(): Registered | null {
     return this.registration;

@@ -68,6 +68,11 @@ export class LegacyCliClient extends EventEmitter {
     });
   }
 
+  /** The `seq` of the last event sent in the current registration (0 right after `registered`). */
+  get sentSeq(): number {
+    return this.seq;
+  }
+
   get registered(): Registered | null {
     return this.registration;
   }

@@ -11,9 +11,11 @@ export async function runStart(config: RelayConfig, plugins: RelayPlugin[] = [])
     if (signalled) return;
     signalled = true;
     relay.log.info({ signal }, "shutdown requested");
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000);
+    // The bound on a graceful stop: the drain delay, then the grace for closing, then a margin.
+    const drainDelayMs = signal === "SIGINT" ? 0 : config.drainDelayMs;
+    const force = setTimeout(() => process.exit(1), drainDelayMs + config.shutdownGraceMs + 5_000);
     force.unref();
-    relay.stop().then(
+    relay.stop({ drainDelayMs }).then(
       () => process.exit(0),
       (err: unknown) => {
         relay.log.error({ err }, "shutdown failed");

@@ -9,6 +9,7 @@ import { refuseUpgrade } from "./refuse-upgrade.js";
 type Guard = (req: IncomingMessage) => UpgradeVerdict | Promise<UpgradeVerdict>;
 
 const NOT_FOUND: UpgradeRefusal = { code: "not_found", body: JSON.stringify({ error: "Not found" }), contentType: "application/json" };
+const NODE_STOPPING: UpgradeRefusal = { code: "node_stopping", body: ERRORS.node_stopping.message, headers: { "Retry-After": "1" } };
 
 /**
  * The relay owns the HTTP `upgrade` event (engine.io's own listener is removed): `/socket.io/` goes to
@@ -24,6 +25,8 @@ export class UpgradeRouter {
   constructor(
     private readonly obs: Observer,
     private readonly engine: { path: string; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
+    /** True once a stopping node no longer takes connections (after its drain delay). */
+    private readonly closing: () => boolean = () => false,
   ) {}
 
   claim(prefix: string, handler: (upgrade: UpgradeRequest) => void): void {
@@ -51,15 +54,19 @@ export class UpgradeRouter {
   };
 
   private dispatch(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = pathnameOf(req.url);
+    const refuse = (refusal: UpgradeRefusal): void => {
+      const wire = path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : (req.url ?? "").startsWith(this.engine.path) ? "socketio" : "http";
+      reportRefusal(this.obs, refusal.code, wire, { path, status: ERRORS[refusal.code].http }, "upgrade refused");
+      refuseUpgrade(socket, refusal);
+    };
+    // A stopping node sends every client elsewhere: a retryable 503 on every path (clients of both
+    // stacks try again, and a load balancer picks another node).
+    if (this.closing()) return refuse(NODE_STOPPING);
     if ((req.url ?? "").startsWith(this.engine.path)) {
       this.engine.handleUpgrade(req, socket, head);
       return;
     }
-    const path = pathnameOf(req.url);
-    const refuse = (refusal: UpgradeRefusal): void => {
-      reportRefusal(this.obs, refusal.code, path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : "http", { path, status: ERRORS[refusal.code].http }, "upgrade refused");
-      refuseUpgrade(socket, refusal);
-    };
     this.route(path, req, socket, head, refuse).catch((err: unknown) => {
       this.obs.log.error({ err, path }, "upgrade failed");
       refuse({ code: "internal", body: "Internal error" });

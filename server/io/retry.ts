@@ -18,3 +18,15 @@ export function closeForRetry(socket: ClosableSocket): boolean {
   socket.conn.close();
   return true;
 }
+
+/**
+ * Closes a connection so that its client connects again (through the load balancer, so possibly to
+ * another node): Socket.IO clients get a lost transport (closeForRetry); legacy clients get `sayWhy()`
+ * first (an `error` frame whose code gives the close code) and then the close. Only for clients that
+ * reconnect by themselves: the legacy CLI, runner and hub do; the legacy viewer and terminal do not.
+ */
+export function closeToReconnect(socket: ClosableSocket & { disconnect(close: boolean): unknown }, sayWhy: () => void): void {
+  if (closeForRetry(socket)) return;
+  sayWhy();
+  socket.disconnect(true);
+}

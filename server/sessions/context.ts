@@ -23,8 +23,13 @@ export interface RelayContext {
   push: PushNotifier;
   /** This node's Prometheus metrics (docs/operations.md). */
   metrics: RelayMetrics;
-  /** Set during graceful shutdown: disconnects then are moves to another node, not session ends. */
-  lifecycle: { shuttingDown: boolean };
+  /**
+   * Graceful shutdown (docs/operations.md, "Rolling restarts and faults"). `shuttingDown` from SIGTERM on: `/readyz`
+   * answers 503, disconnects are moves to another node, not session ends. `closing` once the drain delay
+   * is over: the node no longer listens, refuses what still reaches it (`node_stopping`) and closes its
+   * connections so that their clients move.
+   */
+  lifecycle: { shuttingDown: boolean; closing: boolean };
 }
 
 /**

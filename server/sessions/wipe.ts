@@ -1,5 +1,5 @@
 import { errorBody } from "../../protocol/index.js";
-import { closeForRetry } from "../io/retry.js";
+import { closeToReconnect } from "../io/retry.js";
 import { direct } from "../io/typed.js";
 import { sendHubList } from "../namespaces/hub.js";
 import type { RelayContext } from "./context.js";
@@ -15,15 +15,14 @@ import type { RelayContext } from "./context.js";
 export function recoverFromWipe(ctx: RelayContext): void {
   let closed = 0;
   const body = errorBody("unavailable", "The relay lost its shared state: register again");
-  const close = (socket: Parameters<typeof closeForRetry>[0] & { disconnect(close: boolean): unknown }, sayWhy: () => void): void => {
-    if (!closeForRetry(socket)) {
-      sayWhy();
-      socket.disconnect(true);
-    }
+  for (const socket of ctx.relay.sockets.values()) {
+    closeToReconnect(socket, () => direct(socket).emit("error", body));
     closed++;
-  };
-  for (const socket of ctx.relay.sockets.values()) close(socket, () => direct(socket).emit("error", body));
-  for (const socket of ctx.runner.sockets.values()) close(socket, () => direct(socket).emit("error", body));
+  }
+  for (const socket of ctx.runner.sockets.values()) {
+    closeToReconnect(socket, () => direct(socket).emit("error", body));
+    closed++;
+  }
   for (const socket of ctx.hub.sockets.values()) {
     sendHubList(ctx, socket).catch((err: unknown) => ctx.log.warn({ err }, "hub list after a wipe failed"));
   }

@@ -48,6 +48,8 @@ export async function startNode(options: {
     PIZZAPI_SIO_ADAPTER: options.adapter ?? "redis-streams",
     PIZZAPI_LOG_LEVEL: "info",
     PIZZAPI_NODE_ID: options.name,
+    // No load balancer to wait for in tests: stops move clients at once (a test sets it to drain).
+    PIZZAPI_DRAIN_DELAY_MS: "0",
     PIZZAPI_DATA_DIR: options.dataDir ?? mkdtempSync(join(tmpdir(), "pizzapi-node-")),
     ...options.env,
   };

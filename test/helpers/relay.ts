@@ -25,6 +25,7 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
     PIZZAPI_BASE_URL: "http://relay.test",
     PIZZAPI_DATA_DIR: dataDir,
     PIZZAPI_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    PIZZAPI_DRAIN_DELAY_MS: "0",
     ...env,
   });
   const relay = await createRelayServer(config, {
