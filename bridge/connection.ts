@@ -242,7 +242,9 @@ class LegacyConnection implements LegacyPeer {
 
   private close(spec: CloseSpec): void {
     clearTimeout(this.firstFrameTimer);
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, spec.reason);
+    // Every reason is cut here, whichever codec made it: some name a client's id, and ws throws on a
+    // reason over 123 bytes, which on this path (engine.io's close) ended the process.
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, cutToBytes(spec.reason, MAX_REASON_BYTES));
   }
 }
 

@@ -117,6 +117,21 @@ describe("hostile frames do not end the relay's process", () => {
     for (const [name, client] of Object.entries(endpoints)) expect(client.closed, name).toBeNull();
   });
 
+  it("closes a legacy runner refused for a long runner id with the reason cut to 123 bytes (a longer one made ws throw and end the process)", async () => {
+    // Found by the fuzz suite (seed 777, task 5801): the refusal names the id, and legacy runners are closed with it as the reason.
+    const longId = "r".repeat(300);
+    const { client: first } = await legacyRunner(node.url, key, { runnerId: longId, runnerSecret: "s3cret-long-runner-one", name: "a", roots: ["/"] });
+    open.push(first);
+    const second = await LegacyClient.open(node.url, "/ws/runner", { "x-api-key": key });
+    open.push(second);
+    second.send({ type: "register_runner", runnerId: longId, runnerSecret: "s3cret-long-runner-two", name: "b", roots: ["/"] });
+    const closed = await second.closedWith();
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/^Runner authentication failed: secret mismatch for runner r+$/);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+    alive();
+  });
+
   it("refuses a deep payload on every Socket.IO namespace with invalid_payload through the ack", async () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ["/relay", { apiKey: key }, "exec_result"],
