@@ -27,11 +27,12 @@ const EnvSchema = z.object({
   PIZZAPI_DATA_DIR: z.string().optional(),
   PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1),
-  PIZZAPI_RECOVERY_WINDOW_MS: int(120_000, 0),
+  PIZZAPI_RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).optional(),
   PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000),
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
   PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
   PIZZAPI_DRAIN_DELAY_MS: z.coerce.number().int().min(0).optional(),
+  PIZZAPI_SHUTDOWN_SPREAD_MS: int(3_000, 0),
   PIZZAPI_CLI_RECONNECT_GRACE_MS: int(10_000, 0),
   PIZZAPI_RUNNER_TTL_MS: int(90_000, 1_000),
   PIZZAPI_RUNNER_RECONNECT_GRACE_MS: int(10_000, 0),
@@ -90,6 +91,11 @@ export interface RelayConfig {
    * sending it new clients before it moves its own (docs/operations.md, "Rolling restarts and faults").
    */
   drainDelayMs: number;
+  /**
+   * Over how long a stopping node closes its connections (in batches), so that its clients do not all
+   * reconnect to the other nodes in the same instant (legacy clients all wait exactly 1 s).
+   */
+  shutdownSpreadMs: number;
   /** How long a session outlives its CLI's lost connection, waiting for it to come back to any node. */
   cliReconnectGraceMs: number;
   /** A runner record lives this long unless its node refreshes it (every third of it). */
@@ -189,12 +195,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     dataDir: e.PIZZAPI_DATA_DIR ?? join(homedir(), ".pizzapi-relay"),
     logLevel: e.PIZZAPI_LOG_LEVEL,
     loginTtlMs: e.PIZZAPI_LOGIN_TTL_MS,
-    recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS,
+    // Off by default in a cluster: the redis-streams adapter restores a session by reading its stream
+    // from the client's offset to the end, for every reconnecting socket, which swamped the nodes a
+    // rolling restart moved 400 clients to (docs/operations.md, "Rolling restarts and faults").
+    recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS ?? (redisUrl ? 0 : 120_000),
     streamMaxLen: e.PIZZAPI_SIO_STREAM_MAXLEN,
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
     shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,
     // A single embedded node has no load balancer to wait for.
     drainDelayMs: e.PIZZAPI_DRAIN_DELAY_MS ?? (redisUrl ? 5_000 : 0),
+    shutdownSpreadMs: e.PIZZAPI_SHUTDOWN_SPREAD_MS,
     cliReconnectGraceMs: e.PIZZAPI_CLI_RECONNECT_GRACE_MS,
     runnerTtlMs: e.PIZZAPI_RUNNER_TTL_MS,
     runnerReconnectGraceMs: e.PIZZAPI_RUNNER_RECONNECT_GRACE_MS,

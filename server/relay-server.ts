@@ -24,6 +24,7 @@ import { countIn } from "./sessions/presence.js";
 import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { recoverFromWipe } from "./sessions/wipe.js";
+import { runSpread } from "./io/spread.js";
 import { moveClients } from "./sessions/move.js";
 import { watchRedisLoss } from "./state/redis-loss.js";
 import { redisPersistence, watchEpoch, type Persistence } from "./state/epoch.js";
@@ -244,10 +245,10 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       ctx.requests.close();
       http.close();
       const open = io.engine.clientsCount;
-      for (const nsp of [ctx.relay, ctx.viewer, ctx.hub, ctx.runner, ctx.terminal]) {
-        for (const socket of nsp.sockets.values()) socket.conn.close();
-      }
-      const gone = await waitUntil(() => io.engine.clientsCount === 0, config.shutdownGraceMs);
+      const closers = [ctx.relay, ctx.viewer, ctx.hub, ctx.runner, ctx.terminal].flatMap((nsp) => [...nsp.sockets.values()].map((socket) => () => socket.conn.close()));
+      const spreadMs = Math.min(config.shutdownSpreadMs, config.shutdownGraceMs);
+      await runSpread(closers, spreadMs);
+      const gone = await waitUntil(() => io.engine.clientsCount === 0, config.shutdownGraceMs - spreadMs);
       log.info({ moved: open, left: io.engine.clientsCount, allGone: gone }, "relay stopping: connections closed, closing shared state");
       // 3. Release: the adapter and Socket.IO, plugins, then Redis last.
       await new Promise<void>((resolve) => {

@@ -18,8 +18,19 @@ export interface BenchNode {
   stop(): Promise<void>;
   /** Synchronous SIGKILL, for `process.on("exit")`. */
   killNow(): void;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
 }
 
+
+export interface BenchNodeOptions {
+  name: string;
+  redisUrl: string;
+  prefix: string;
+  env?: Record<string, string>;
+  /** Extra arguments of the node binary (e.g. `--cpu-prof`), before the script. */
+  nodeArgs?: string[];
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +38,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Starts a relay node. Unlike test/helpers/cluster.ts `startNode` (which waits for the info-level
  * "listening" line), this one runs the node at `warn` and waits for `/healthz` on a port chosen here.
  */
-export async function startBenchNode(options: { name: string; redisUrl: string; prefix: string; env?: Record<string, string> }): Promise<BenchNode> {
+export async function startBenchNode(options: BenchNodeOptions): Promise<BenchNode> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -40,7 +51,12 @@ export async function startBenchNode(options: { name: string; redisUrl: string; 
   throw lastError instanceof Error ? lastError : new Error(`${options.name} did not start`);
 }
 
-async function spawnOn(options: { name: string; redisUrl: string; prefix: string; env?: Record<string, string> }, port: number): Promise<BenchNode> {
+/** Starts a relay node on a given port (a restarted node keeps its place behind the load balancer). */
+export async function startBenchNodeOn(options: BenchNodeOptions, port: number): Promise<BenchNode> {
+  return spawnOn(options, port);
+}
+
+async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNode> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),
@@ -55,7 +71,7 @@ async function spawnOn(options: { name: string; redisUrl: string; prefix: string
     PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-bench-")),
     ...options.env,
   };
-  const proc: ChildProcess = spawn(process.execPath, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const proc: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   const collect = (chunk: Buffer): void => {
     for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(line);
@@ -91,6 +107,10 @@ async function spawnOn(options: { name: string; redisUrl: string; prefix: string
     pid: proc.pid ?? -1,
     logs,
     killNow,
+    kill: async () => {
+      killNow();
+      await exited;
+    },
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
       const force = setTimeout(killNow, 15_000);
@@ -104,15 +124,18 @@ async function spawnOn(options: { name: string; redisUrl: string; prefix: string
 export async function awaitBenchMesh(nodes: BenchNode[], timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const node of nodes) {
+    let last = "no answer";
     for (;;) {
       try {
         const res = await fetch(`${node.url}/readyz`);
-        const body = (await res.json()) as { ok?: boolean; nodes?: number | null };
+        const text = await res.text();
+        last = `${res.status} ${text.slice(0, 300)}`;
+        const body = JSON.parse(text) as { ok?: boolean; nodes?: number | null };
         if (res.ok && body.nodes === nodes.length) break;
-      } catch {
-        // retry
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
       }
-      if (Date.now() > deadline) throw new Error(`${node.name} did not see a ${nodes.length}-node mesh`);
+      if (Date.now() > deadline) throw new Error(`${node.name} did not see a ${nodes.length}-node mesh (last /readyz: ${last})`);
       await sleep(100);
     }
   }

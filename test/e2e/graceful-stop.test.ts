@@ -76,6 +76,7 @@ describe("graceful stop", () => {
     await connected(late);
     const lateLegacy = await LegacyClient.open(A.url, "/ws/hub", { "x-api-key": key }).catch((err: unknown) => err);
     // (the hub takes a cookie: the point is that the upgrade is answered by the bridge, not refused as stopping)
+    if (lateLegacy instanceof LegacyClient) closers.push(() => lateLegacy.close());
     expect(lateLegacy).not.toMatchObject({ status: 503 });
     const ack = await cli.emitWithAck("event", { token: reg.token, seq: 1, event: { type: "during_drain" } });
     expect(ack).toMatchObject({ ok: true });

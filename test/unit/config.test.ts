@@ -71,6 +71,16 @@ describe("loadConfig values", () => {
     expect(loadConfig({ PIZZAPI_REDIS_URL: value }).redisUrl).toBeNull();
   });
 
+  it("defaults by mode: recovery and no drain embedded; no recovery and a 5 s drain in a cluster; an explicit value wins", () => {
+    const embedded = loadConfig({});
+    const cluster = loadConfig({ PIZZAPI_REDIS_URL: "redis://127.0.0.1:6379" });
+    expect([embedded.recoveryWindowMs, embedded.drainDelayMs]).toEqual([120_000, 0]);
+    expect([cluster.recoveryWindowMs, cluster.drainDelayMs]).toEqual([0, 5_000]);
+    const explicit = loadConfig({ PIZZAPI_REDIS_URL: "redis://127.0.0.1:6379", PIZZAPI_RECOVERY_WINDOW_MS: "60000", PIZZAPI_DRAIN_DELAY_MS: "0" });
+    expect([explicit.recoveryWindowMs, explicit.drainDelayMs]).toEqual([60_000, 0]);
+    expect(cluster.shutdownSpreadMs).toBe(3_000);
+  });
+
   it("keeps a real Redis URL, trimmed", () => {
     expect(loadConfig({ PIZZAPI_REDIS_URL: " redis://127.0.0.1:6380/2 " }).redisUrl).toBe("redis://127.0.0.1:6380/2");
   });
