@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1),
   PIZZAPI_RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).optional(),
+  // 64 MiB: the default 120 s window at ~500 KB/s of events, or four of the largest (16 MiB) frames (README).
+  PIZZAPI_RECOVERY_BUFFER_BYTES: int(64 * 1024 * 1024, 65_536),
   PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000),
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1),
   PIZZAPI_SHUTDOWN_GRACE_MS: int(10_000, 0),
@@ -81,6 +83,12 @@ export interface RelayConfig {
   loginTtlMs: number;
   /** Connection state recovery window (redis-streams and embedded modes); 0 disables recovery. */
   recoveryWindowMs: number;
+  /**
+   * Embedded mode: bytes of emitted packets kept for connection state recovery (estimated from their
+   * JSON length); beyond, the oldest are dropped and the clients that missed them are not recovered
+   * but reconnect afresh and resume at the application level (docs/protocol.md, "Reconnection").
+   */
+  recoveryBufferBytes: number;
   /** Entries the redis-streams adapter keeps: how far behind a node may fall before it skips broadcasts. */
   streamMaxLen: number;
   presenceTimeoutMs: number;
@@ -199,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     // from the client's offset to the end, for every reconnecting socket, which swamped the nodes a
     // rolling restart moved 400 clients to (docs/operations.md, "Rolling restarts and faults").
     recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS ?? (redisUrl ? 0 : 120_000),
+    recoveryBufferBytes: e.PIZZAPI_RECOVERY_BUFFER_BYTES,
     streamMaxLen: e.PIZZAPI_SIO_STREAM_MAXLEN,
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
     shutdownGraceMs: e.PIZZAPI_SHUTDOWN_GRACE_MS,

@@ -25,6 +25,7 @@ import type { RelayContext } from "./sessions/context.js";
 import { startExpirySweep } from "./sessions/expiry.js";
 import { recoverFromWipe } from "./sessions/wipe.js";
 import { runSpread } from "./io/spread.js";
+import { boundedRecoveryAdapter } from "./io/bounded-recovery.js";
 import { moveClients } from "./sessions/move.js";
 import { watchRedisLoss } from "./state/redis-loss.js";
 import { redisPersistence, watchEpoch, type Persistence } from "./state/epoch.js";
@@ -125,6 +126,8 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   });
   const http = createServer(getRequestListener(app.fetch));
   const recovery = supportsRecovery(config.redisUrl ? config.adapter : "memory") && config.recoveryWindowMs > 0;
+  // Embedded mode with recovery: the in-memory adapter, its recovery buffer bounded in bytes.
+  if (!adapter && recovery) adapter = boundedRecoveryAdapter(config.recoveryBufferBytes);
   const io: RelayIo = new Server(http, {
     path: ENGINE_PATH,
     ...(adapter ? { adapter } : {}),

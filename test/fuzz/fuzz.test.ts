@@ -22,6 +22,20 @@
  * under RSS_LIMIT_MIB, and /healthz must answer within 5 s. At the end the relay must still serve a normal
  * flow (a legacy CLI registers and publishes and a viewer sees it; a Socket.IO CLI registers), the
  * victim's session must be untouched, and the relay must count no connection the test has closed.
+ *
+ * Memory: the bound is on what the relay retains, not on garbage it has not collected yet. Big frames
+ * are copied several times on their way through (decoding, validation, fan-out), and with its default
+ * heap limit (gigabytes here) V8 lets that garbage pile up before a full collection, so RSS peaks far
+ * above what is live (seed 777 for 240 s: 533 MiB RSS, a failure, while 120–160 MiB is live). The relay
+ * therefore runs with its V8 heap capped at HEAP_LIMIT_MIB (`--max-old-space-size`, old generation; V8
+ * adds at most 48 MiB of young generation): it collects before it gets there, and a relay that really
+ * retains more than that (a leak, an unbounded buffer) ends with "Reached heap limit", which fails the
+ * run like any other exit. 320 MiB is twice what the relay retains under this fuzzing once its buffers
+ * are full (120–160 MiB live after full collections, 214 MiB at the very most, on that run: the idle
+ * relay, the 64 MiB recovery buffer, frames of up to 4 MiB in flight), so a healthy relay stays well
+ * below it; and 320 + 48 MiB of heap plus the rest of the process (45 MiB of mapped code, native memory,
+ * off-heap buffers) fits under RSS_LIMIT_MIB, which still catches growth outside the V8 heap. With the
+ * cap, the same 240 s run peaks at 430–460 MiB RSS.
  */
 
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -81,6 +95,8 @@ const VERBOSE = process.env.FUZZ_VERBOSE === "1";
  * at most a few multi-megabyte frames in flight, so anything near the bound is growth, not noise.
  */
 const RSS_LIMIT_MIB = 512;
+/** The relay's V8 heap (old generation) is capped at this: garbage is collected before RSS nears the bound (see the header). */
+const HEAP_LIMIT_MIB = 320;
 /** Concurrent tasks per batch, and the cap on sockets the test holds open at once (all kinds). */
 const CONCURRENCY = 24;
 const MAX_OPEN_SOCKETS = 48;
@@ -500,6 +516,7 @@ describe(`relay fuzz (seed ${SEED}, budget ${BUDGET_MS} ms, RSS < ${RSS_LIMIT_MI
         PIZZAPI_METRICS_PORT: "0",
         PIZZAPI_METRICS_HOST: "127.0.0.1",
       },
+      nodeArgs: [`--max-old-space-size=${HEAP_LIMIT_MIB}`],
     });
     const metricsLine = await (async () => {
       for (let i = 0; i < 200; i++) {
@@ -938,7 +955,10 @@ describe(`relay fuzz (seed ${SEED}, budget ${BUDGET_MS} ms, RSS < ${RSS_LIMIT_MI
 
   async function afterBatch(batch: string[]): Promise<void> {
     if (probe.failure) throw failure(`the relay did not answer /healthz within ${HEALTH_TIMEOUT_MS} ms while tasks ${batch.join(",")} ran: ${probe.failure}`);
-    if (!alive()) throw failure(`the relay process exited (code ${node.proc.exitCode}, signal ${node.proc.signalCode}) during tasks ${batch.join(",")}`);
+    if (!alive()) {
+      const heap = node.logs.some((l) => l.includes("heap limit")) ? `: its heap outgrew the ${HEAP_LIMIT_MIB} MiB cap (retained memory)` : "";
+      throw failure(`the relay process exited (code ${node.proc.exitCode}, signal ${node.proc.signalCode})${heap} during tasks ${batch.join(",")}`);
+    }
     const rss = rssMiB();
     peakRssMiB = Math.max(peakRssMiB, rss);
     if (rss > RSS_LIMIT_MIB) throw failure(`the relay's RSS is ${rss.toFixed(0)} MiB, over the ${RSS_LIMIT_MIB} MiB bound, after tasks ${batch.join(",")}`);
@@ -990,7 +1010,7 @@ describe(`relay fuzz (seed ${SEED}, budget ${BUDGET_MS} ms, RSS < ${RSS_LIMIT_MI
       }
       const elapsed = Date.now() - started;
       console.log(
-        `fuzz seed ${SEED}: ${tasksRun} tasks, ${recorder.sent} inputs in ${elapsed} ms; relay RSS ${startRssMiB.toFixed(0)} MiB before, peak ${peakRssMiB.toFixed(0)} MiB (bound ${RSS_LIMIT_MIB}); slowest /healthz ${probe.maxMs} ms; ` +
+        `fuzz seed ${SEED}: ${tasksRun} tasks, ${recorder.sent} inputs in ${elapsed} ms; relay RSS ${startRssMiB.toFixed(0)} MiB before, peak ${peakRssMiB.toFixed(0)} MiB (bound ${RSS_LIMIT_MIB}, heap cap ${HEAP_LIMIT_MIB}); slowest /healthz ${probe.maxMs} ms; ` +
           `at most ${pool.peak} sockets open; ${taskTimeouts} task(s) cut off by the test; kinds ${JSON.stringify(Object.fromEntries(taskKinds))}`,
       );
       if (VERBOSE) console.log([...logMessages].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${String(n).padStart(7)} ${m}`).join("\n"));

@@ -35,6 +35,8 @@ export async function startNode(options: {
   runtime?: Runtime;
   dataDir?: string;
   env?: Record<string, string>;
+  /** Options for the node binary itself (Node.js runtime only), e.g. `--max-old-space-size=320`. */
+  nodeArgs?: string[];
 }): Promise<NodeProcess> {
   const runtime = options.runtime ?? "node";
   const env: Record<string, string> = {
@@ -56,7 +58,7 @@ export async function startNode(options: {
   const proc =
     runtime === "bun"
       ? spawn(BUN, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(process.execPath, [BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      : spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   const exited = new Promise<void>((done) => proc.once("exit", () => done()));
   const port = await new Promise<number>((resolvePort, reject) => {

@@ -81,6 +81,12 @@ describe("loadConfig values", () => {
     expect(cluster.shutdownSpreadMs).toBe(3_000);
   });
 
+  it("bounds the embedded recovery buffer at 64 MiB by default, at least 64 KiB", () => {
+    expect(loadConfig({}).recoveryBufferBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ PIZZAPI_RECOVERY_BUFFER_BYTES: "1048576" }).recoveryBufferBytes).toBe(1_048_576);
+    expect(configError({ PIZZAPI_RECOVERY_BUFFER_BYTES: "1000" }).message).toContain("PIZZAPI_RECOVERY_BUFFER_BYTES");
+  });
+
   it("keeps a real Redis URL, trimmed", () => {
     expect(loadConfig({ PIZZAPI_REDIS_URL: " redis://127.0.0.1:6380/2 " }).redisUrl).toBe("redis://127.0.0.1:6380/2");
   });
