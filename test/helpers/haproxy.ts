@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +30,12 @@ export interface HaproxyOptions {
   fall?: number;
   /** Passed checks in a row that mark a backend UP again. */
   rise?: number;
+  /**
+   * Run this configuration file (deploy/haproxy.cfg) instead of the built-in one: its `bind` lines
+   * become 127.0.0.1:<free port>, its `server` lines the given backends (cookie = name), and an admin
+   * socket is added; everything else (timeouts, stickiness, checks) is the file's own.
+   */
+  configFile?: string;
 }
 
 const BACKEND = "relays";
@@ -85,6 +91,35 @@ function config(options: HaproxyOptions, port: number, socketPath: string): stri
     ...options.backends.map((backend) => `  server ${backend.name} 127.0.0.1:${backend.port} check`),
     "",
   ].join("\n");
+}
+
+/** A deployment file adapted to the test: local bind, local backends, an admin socket. */
+function fromDeployFile(text: string, options: HaproxyOptions, port: number, socketPath: string): string {
+  const out: string[] = [];
+  let serversWritten = false;
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (/^global\b/.test(trimmed)) {
+      out.push(line, "  no strict-limits", `  stats socket ${socketPath} level admin`);
+      continue;
+    }
+    if (/^bind\s/.test(trimmed)) {
+      out.push(`  bind 127.0.0.1:${port}`);
+      continue;
+    }
+    if (/^maxconn\s/.test(trimmed)) {
+      out.push(`  maxconn ${MAXCONN}`);
+      continue;
+    }
+    if (/^server\s/.test(trimmed)) {
+      if (!serversWritten) out.push(...options.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} cookie ${b.name}`));
+      serversWritten = true;
+      continue;
+    }
+    out.push(line);
+  }
+  if (!serversWritten) throw new Error("the configuration file has no server line to replace");
+  return `${out.join("\n")}\n`;
 }
 
 function validate(options: HaproxyOptions): void {
@@ -253,7 +288,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     const port = await freePort();
     let child: ChildProcess;
     try {
-      await writeFile(cfgPath, config(options, port, socketPath));
+      await writeFile(cfgPath, options.configFile ? fromDeployFile(await readFile(options.configFile, "utf8"), options, port, socketPath) : config(options, port, socketPath));
       child = await spawnOn(binary, cfgPath, socketPath, port);
     } catch (err) {
       lastError = err;
@@ -317,4 +352,16 @@ export async function backendStates(h: Haproxy): Promise<Record<string, "UP" | "
     states[name] = fields[status] ?? "";
   }
   return states;
+}
+
+/**
+ * Puts a backend server in maintenance (no new connections; existing ones stay) or back to ready, through
+ * haproxy's admin socket: a test can decide which node its clients land on.
+ */
+export async function setServerState(h: Haproxy, name: string, state: "maint" | "ready"): Promise<void> {
+  const socketPath = statsSockets.get(h);
+  if (!socketPath) throw new Error("not a running haproxy of startHaproxy()");
+  if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`Invalid haproxy server name: ${JSON.stringify(name)}`);
+  const answer = await adminCommand(socketPath, `set server ${BACKEND}/${name} state ${state}`);
+  if (answer.trim() !== "") throw new Error(`haproxy refused "set server ${name} state ${state}": ${answer.trim()}`);
 }
