@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { legacyBridge } from "../bridge/index.js";
 import { runLegacyCliCheck } from "../clients/legacy/probe.js";
 import { migrationPlane } from "../migration/index.js";
+import { integerIn } from "../server/cli/options.js";
 import type { RelayPlugin } from "../server/plugins/types.js";
 
 /**
@@ -29,10 +30,10 @@ function legacyProbe(): RelayPlugin {
         .requiredOption("--url <relay url>", "the relay's base URL, e.g. http://localhost:3000")
         .requiredOption("--api-key <key>", "an API key (the x-api-key header)")
         .option("--session <id>", "the session id to register (default: a new UUID)")
-        .option("--events <n>", "events to publish", "5")
-        .option("--timeout <ms>", "overall timeout", "10000")
-        .action(async (opts: { url: string; apiKey: string; session?: string; events: string; timeout: string }) => {
-          const code = await runLegacyCliCheck({ url: opts.url, apiKey: opts.apiKey, sessionId: opts.session, events: Number(opts.events), timeoutMs: Number(opts.timeout) });
+        .option("--events <n>", "events to publish (1 – 10000)", integerIn(1, 10_000), 5)
+        .option("--timeout <ms>", "overall timeout (at least 100)", integerIn(100), 10_000)
+        .action(async (opts: { url: string; apiKey: string; session?: string; events: number; timeout: number }) => {
+          const code = await runLegacyCliCheck({ url: opts.url, apiKey: opts.apiKey, sessionId: opts.session, events: opts.events, timeoutMs: opts.timeout });
           process.exitCode = code;
         });
     },

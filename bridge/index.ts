@@ -1,5 +1,5 @@
 import type { RelayPlugin } from "../server/plugins/types.js";
-import { loadBridgeConfig } from "./config.js";
+import { BridgeEnv, loadBridgeConfig } from "./config.js";
 import { claimLegacyUpgrades } from "./upgrade.js";
 
 export { LEGACY_TRANSPORT } from "./transport.js";
@@ -14,6 +14,7 @@ export type { BridgeConfig } from "./config.js";
 export function legacyBridge(env: NodeJS.ProcessEnv = process.env): RelayPlugin {
   return {
     name: "legacy-bridge",
+    settings: BridgeEnv,
     attach: (api) => {
       claimLegacyUpgrades(api, loadBridgeConfig(env));
       api.log.info({ prefix: "/ws/" }, "legacy /ws/* endpoints bridged");

@@ -4,7 +4,7 @@ import { CensusCollector } from "./census/collector.js";
 import { MemoryCensusStore } from "./census/memory-store.js";
 import { RedisCensusStore } from "./census/redis-store.js";
 import { registerMigrationCommands } from "./cli.js";
-import { loadMigrationConfig } from "./config.js";
+import { loadMigrationConfig, MigrationEnv } from "./config.js";
 import { MemoryModeStore, RedisModeStore } from "./mode-store.js";
 import { ModeSync } from "./mode-sync.js";
 import { registerMigrationMetrics } from "./metrics.js";
@@ -20,6 +20,7 @@ import { OPERATOR_PAGE_PATH, operatorPage, rootRedirect } from "./operator-page.
 export function migrationPlane(env: NodeJS.ProcessEnv = process.env): RelayPlugin {
   return {
     name: "migration",
+    settings: MigrationEnv,
     attach: async (api) => {
       const config = loadMigrationConfig(env);
       const clock = Date.now;

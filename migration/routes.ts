@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { ERRORS, HandshakeError, isGeneration, type ErrorCode, type Generation } from "../protocol/index.js";
 import { requestCredentials } from "../server/http/identity.js";
+import { requestAddress } from "../server/http/request-client.js";
 import type { Authenticated } from "../server/auth/authenticate.js";
 import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
@@ -94,7 +95,7 @@ export function migrationRoutes(deps: Deps): Hono<Env> {
 
   /** A refused admin request: its status from the error table, logged and counted like every refusal. */
   function refuse(c: Context<Env>, code: ErrorCode, message: string, fields: Record<string, unknown> = {}) {
-    reportRefusal(api, code, "http", { route: c.req.path, ...fields }, "admin request refused");
+    reportRefusal(api, code, "http", { route: c.req.path, ...fields, ip: requestAddress(c, api.config.trustProxy) }, "admin request refused");
     return c.json({ error: message }, ERRORS[code].http);
   }
 

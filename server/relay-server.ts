@@ -144,7 +144,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   http.removeAllListeners("upgrade");
   // engine.io types its request with fields it adds itself (`_query`): the request it gets is the raw one.
   const engineUpgrade = io.engine.handleUpgrade.bind(io.engine) as unknown as (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade }, () => lifecycle.closing);
+  const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade }, () => lifecycle.closing, config.trustProxy);
   http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
 
@@ -170,7 +170,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       (n) => n,
       () => null,
     );
-  observeConnections(io, metrics, log, clock);
+  observeConnections(io, metrics, log, clock, config.trustProxy);
   // A handshake that was already under way when the node started closing completes after the close
   // loop ran (stop(), step 2): its client is sent on at once, like the others.
   const sendOnIfClosing = (socket: { conn: { close(): void } }): void => {

@@ -1,6 +1,7 @@
 import type { RelayConfig } from "../config.js";
 import { redisClient } from "../adapters.js";
 import { createLogger } from "../logger.js";
+import { checkDataDir } from "../state/data-dir.js";
 import { FileApiKeyStore } from "../state/file-keys.js";
 import { createRedisState } from "../state/redis.js";
 import type { ApiKeyStore } from "../state/types.js";
@@ -19,6 +20,8 @@ export async function runKeysCommand(config: RelayConfig, req: KeysRequest): Pro
     await client.connect();
     store = createRedisState({ client, prefix: config.redisPrefix }).keys;
   } else {
+    // Listing only reads; creating and revoking write the key file.
+    if (req.op !== "list") await checkDataDir(config.dataDir);
     store = new FileApiKeyStore(config.dataDir);
   }
   try {

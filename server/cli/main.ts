@@ -1,8 +1,25 @@
 import { Command, CommanderError } from "commander";
-import { ConfigError, loadConfig } from "../config.js";
+import { ConfigError, EnvSchema, loadConfig, parseEnv, type RelayConfig, type SettingsSchema } from "../config.js";
 import type { RelayPlugin } from "../relay-server.js";
 import { runKeysCommand } from "./keys.js";
+import { settingsHelp } from "./settings-help.js";
 import { runStart } from "./start.js";
+import { packageVersion } from "./version.js";
+
+/** Exit code of a usage or configuration error: a wrong option, argument or environment variable. */
+export const EXIT_USAGE = 2;
+
+/** commander's errors that are the caller's mistake (exit 2); help and --version end with 0. */
+const USAGE_ERRORS = new Set([
+  "commander.invalidArgument",
+  "commander.unknownOption",
+  "commander.unknownCommand",
+  "commander.missingArgument",
+  "commander.optionMissingArgument",
+  "commander.missingMandatoryOptionValue",
+  "commander.excessArguments",
+  "commander.conflictingOption",
+]);
 
 export interface CliOptions {
   /** The plugins of the composition root: `start` attaches them, and their commands join the CLI. */
@@ -20,13 +37,24 @@ export async function runCli(options: CliOptions = {}, argv: string[] = process.
   const program = new Command()
     .name("pizzapi-relay")
     .description("Dual-stack relay for live AI coding sessions")
+    .version(packageVersion(), "-V, --version", "print the version and exit")
     .exitOverride()
     .showHelpAfterError();
+
+  const pluginSettings: SettingsSchema[] = plugins.flatMap((p) => (p.settings ? [p.settings] : []));
+  const settings: SettingsSchema[] = [EnvSchema, ...pluginSettings];
+  /** Every setting is checked before anything starts: the relay's, then each plugin's (exit 2). */
+  const checkedConfig = (): RelayConfig => {
+    const config = loadConfig(env);
+    for (const schema of pluginSettings) parseEnv(schema, env);
+    return config;
+  };
 
   program
     .command("start")
     .description("start one relay node (embedded single-node mode unless PIZZAPI_REDIS_URL is set)")
-    .action(async () => runStart(loadConfig(env), plugins));
+    .addHelpText("after", () => settingsHelp(settings))
+    .action(async () => runStart(checkedConfig(), plugins));
 
   const keys = program.command("keys").description("manage API keys (in Redis with PIZZAPI_REDIS_URL, else in PIZZAPI_DATA_DIR)");
   keys
@@ -53,10 +81,10 @@ export async function runCli(options: CliOptions = {}, argv: string[] = process.
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof CommanderError) process.exit(USAGE_ERRORS.has(err.code) ? EXIT_USAGE : err.exitCode);
     if (err instanceof ConfigError) {
       process.stderr.write(`pizzapi-relay: ${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT_USAGE);
     }
     process.stderr.write(`pizzapi-relay: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

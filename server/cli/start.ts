@@ -1,11 +1,20 @@
 import type { RelayConfig } from "../config.js";
 import { createRelayServer, type RelayPlugin } from "../relay-server.js";
+import { checkDataDir } from "../state/data-dir.js";
+import { explainListenError } from "./listen-error.js";
 
 /** `pizzapi-relay start`: one node until SIGTERM/SIGINT, then a graceful stop. */
 export async function runStart(config: RelayConfig, plugins: RelayPlugin[] = []): Promise<void> {
+  // Embedded mode keeps its API keys there; in a cluster they are in Redis.
+  if (!config.redisUrl) await checkDataDir(config.dataDir);
   const relay = await createRelayServer(config, { plugins });
   process.on("unhandledRejection", (err) => relay.log.error({ err }, "unhandled rejection"));
-  await relay.start();
+  try {
+    await relay.start();
+  } catch (err) {
+    // The command ends the process on this error (server/cli/main.ts): nothing is left to stop.
+    throw explainListenError(err, config);
+  }
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) return;

@@ -1,9 +1,11 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ERRORS, HandshakeError, isRetryable } from "../../protocol/index.js";
 import { authenticate, SESSION_COOKIE } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { accessLog } from "./access-log.js";
+import { corsForTrustedOrigins } from "./cors.js";
+import { requestAddress, requestProtocol } from "./request-client.js";
 import { StateUnavailableError } from "../state/timeouts.js";
 import { requestCredentials } from "./identity.js";
 import type { RelayMetrics } from "../observability/metrics.js";
@@ -35,8 +37,11 @@ export function createHttpApp(deps: {
 }): Hono {
   const { config, state, log } = deps;
   const app = new Hono();
-  accessLog(app, log);
-  const secureCookie = config.baseUrl.startsWith("https:");
+  accessLog(app, log, config.trustProxy);
+  corsForTrustedOrigins(app, config.trustedOrigins);
+  // The login cookie is Secure when the UI is served over https, or the client came over https through
+  // a trusted proxy (PIZZAPI_TRUST_PROXY).
+  const secureCookie = (c: Context): boolean => config.baseUrl.startsWith("https:") || requestProtocol(c, config.trustProxy) === "https";
 
   app.get("/healthz", (c) => c.json({ ok: true, node: config.nodeId, runtime: process.versions.bun ? "bun" : "node" }));
 
@@ -57,7 +62,7 @@ export function createHttpApp(deps: {
   app.post("/api/auth/session", async (c) => {
     const key = c.req.header("x-api-key");
     if (!key) {
-      reportRefusal(deps, "unauthorized", "http", { route: "/api/auth/session" }, "login refused: no API key");
+      reportRefusal(deps, "unauthorized", "http", { route: "/api/auth/session", ip: requestAddress(c, config.trustProxy) }, "login refused: no API key");
       return c.json({ error: "Missing API key (x-api-key header)" }, 401);
     }
     try {
@@ -67,14 +72,14 @@ export function createHttpApp(deps: {
       setCookie(c, SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: "Lax",
-        secure: secureCookie,
+        secure: secureCookie(c),
         path: "/",
         maxAge: Math.floor(config.loginTtlMs / 1000),
       });
       log.info({ userId: identity.userId, admin: caller.admin }, "browser login");
       return c.json({ ok: true, ...identity, admin: caller.admin });
     } catch (err) {
-      if (err instanceof HandshakeError) reportRefusal(deps, err.data.code, "http", { route: "/api/auth/session" }, "login refused");
+      if (err instanceof HandshakeError) reportRefusal(deps, err.data.code, "http", { route: "/api/auth/session", ip: requestAddress(c, config.trustProxy) }, "login refused");
       if (err instanceof HandshakeError && !isRetryable(err.data.code)) return c.json({ error: err.message }, ERRORS[err.data.code].http);
       if (!(err instanceof HandshakeError)) log.error({ err }, "login failed: auth backend unavailable");
       return c.json({ error: "Authentication backend unavailable" }, 503);
@@ -100,7 +105,7 @@ export function createHttpApp(deps: {
       log.error({ err }, "logout failed: auth backend unavailable");
       return c.json({ error: "Authentication backend unavailable" }, 503);
     }
-    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: secureCookie });
+    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: secureCookie(c) });
     return c.json({ ok: true });
   });
 

@@ -4,6 +4,7 @@ import { authenticate, type Authenticated, type Credentials } from "../auth/auth
 import { authDeps } from "../auth/deps.js";
 import { reportRefusal } from "../observability/refusals.js";
 import type { RelayContext } from "../sessions/context.js";
+import { requestAddress } from "./request-client.js";
 
 export type CallerResult = { ok: true; identity: Authenticated } | { ok: false; status: HttpErrorStatus; error: string };
 
@@ -30,7 +31,7 @@ export async function caller(ctx: Pick<RelayContext, "state" | "log" | "config" 
   } catch (err) {
     const code: ErrorCode = err instanceof HandshakeError ? err.data.code : "internal";
     if (!(err instanceof HandshakeError)) ctx.log.error({ err }, "caller authentication failed");
-    reportRefusal(ctx, code, "http", { method: c.req.method }, "request refused: caller not authenticated");
+    reportRefusal(ctx, code, "http", { method: c.req.method, ip: requestAddress(c, ctx.config.trustProxy) }, "request refused: caller not authenticated");
     return { ok: false, status: ERRORS[code].http, error: REST_BODIES[code] ?? ERRORS[code].message };
   }
 }

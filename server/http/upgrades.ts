@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { ERRORS, LEGACY_PATHS } from "../../protocol/index.js";
 import { reportRefusal, type Observer } from "../observability/refusals.js";
 import type { UpgradeRefusal, UpgradeRequest, UpgradeVerdict } from "../plugins/types.js";
+import { clientAddress, type TrustProxy } from "./client-address.js";
 import { pathnameOf } from "./path.js";
 import { refuseUpgrade } from "./refuse-upgrade.js";
 
@@ -27,6 +28,8 @@ export class UpgradeRouter {
     private readonly engine: { path: string; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void },
     /** True once a stopping node no longer takes connections (after its drain delay). */
     private readonly closing: () => boolean = () => false,
+    /** Which peers are proxies whose X-Forwarded-For is believed (the client address in refusal logs). */
+    private readonly trust: TrustProxy = { kind: "off" },
   ) {}
 
   claim(prefix: string, handler: (upgrade: UpgradeRequest) => void): void {
@@ -57,7 +60,8 @@ export class UpgradeRouter {
     const path = pathnameOf(req.url);
     const refuse = (refusal: UpgradeRefusal): void => {
       const wire = path.startsWith(LEGACY_PATHS.prefix) ? "legacy" : (req.url ?? "").startsWith(this.engine.path) ? "socketio" : "http";
-      reportRefusal(this.obs, refusal.code, wire, { path, status: ERRORS[refusal.code].http }, "upgrade refused");
+      const ip = clientAddress(this.trust, req.socket.remoteAddress, req.headers);
+      reportRefusal(this.obs, refusal.code, wire, { path, status: ERRORS[refusal.code].http, ip }, "upgrade refused");
       refuseUpgrade(socket, refusal);
     };
     // A stopping node sends every client elsewhere: a retryable 503 on every path (clients of both

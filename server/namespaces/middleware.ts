@@ -4,6 +4,7 @@ import { HandshakeError, isRetryable, routeGeneration, validate, type Connection
 import { authenticate, type CredentialKind } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { closeForRetry } from "../io/retry.js";
+import { socketAddress } from "../observability/connections.js";
 import { reportHandshakeRefusal } from "../observability/refusals.js";
 import type { TypedSocket } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
@@ -69,7 +70,7 @@ export function handshake<N extends NamespaceName, S extends z.ZodType<BaseAuth>
       (err: unknown) => {
         const refusal = err instanceof HandshakeError ? err : new HandshakeError("internal");
         if (!(err instanceof HandshakeError)) ctx.log.error({ err, namespace }, "handshake failed");
-        reportHandshakeRefusal(ctx, refusal.data.code, { namespace, generation, transport: socket.conn.transport.name });
+        reportHandshakeRefusal(ctx, refusal.data.code, { namespace, generation, transport: socket.conn.transport.name, ip: socketAddress(socket, ctx.config.trustProxy) });
         // A refusal is final for socket.io-client; a failure of ours is not the client's fault: close
         // the connection instead, so the client retries with its backoff (legacy ones get the refusal).
         // next() is still called: socket.io only releases the pending socket (Namespace._preConnectSockets)

@@ -7,9 +7,11 @@ import { HandshakeError } from "../../protocol/index.js";
 import { authenticate } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import { randomHex } from "../auth/secrets.js";
+import type { TrustProxy } from "../http/client-address.js";
 import { filesUnder, staticSite } from "../http/static-files.js";
 import { commonNamespace, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
+import { socketAddress } from "./connections.js";
 
 /** Where the UI is served, and the Socket.IO namespace it connects to. */
 export const ADMIN_UI_PATH = "/admin/socketio";
@@ -63,10 +65,10 @@ export function mountAdminUi(ctx: RelayContext, io: RelayIo, app: Hono): void {
   });
   instrument(io as unknown as Server, { auth: false, mode: "production", readonly: true, namespaceName: ADMIN_NAMESPACE, serverId: ctx.config.nodeId });
 
-  admin.on("connection", (socket) => socket.emit("all_sockets", listSockets(io)));
+  admin.on("connection", (socket) => socket.emit("all_sockets", listSockets(io, ctx.config.trustProxy)));
   for (const namespace of NAMESPACES) {
     commonNamespace(io, namespace).on("connection", (socket) => {
-      if (admin.sockets.size > 0) admin.local.emit("socket_connected", listed(socket, namespace), new Date());
+      if (admin.sockets.size > 0) admin.local.emit("socket_connected", listed(socket, namespace, ctx.config.trustProxy), new Date());
       socket.on("disconnect", (reason) => {
         if (admin.sockets.size > 0) admin.local.emit("socket_disconnected", namespace, socket.id, reason, new Date());
       });
@@ -101,11 +103,11 @@ function clientIdOf(client: object): string {
   return id;
 }
 
-function listSockets(io: RelayIo): ListedSocket[] {
-  return NAMESPACES.flatMap((namespace) => [...commonNamespace(io, namespace).sockets.values()].map((socket) => listed(socket, namespace)));
+function listSockets(io: RelayIo, trust: TrustProxy): ListedSocket[] {
+  return NAMESPACES.flatMap((namespace) => [...commonNamespace(io, namespace).sockets.values()].map((socket) => listed(socket, namespace, trust)));
 }
 
-function listed(socket: CommonSocket, nsp: string): ListedSocket {
+function listed(socket: CommonSocket, nsp: string, trust: TrustProxy): ListedSocket {
   const d = socket.data;
   const h = socket.handshake;
   return {
@@ -115,7 +117,7 @@ function listed(socket: CommonSocket, nsp: string): ListedSocket {
     nsp,
     data: { userId: d.userId, generation: d.clientGeneration, clientVersion: d.clientVersion, protocolVersion: d.protocolVersion, ...(d.sessionId ? { sessionId: d.sessionId } : {}), ...(d.runnerId ? { runnerId: d.runnerId } : {}) },
     handshake: {
-      address: h.address,
+      address: socketAddress(socket, trust) ?? h.address,
       headers: { ...(h.headers.host ? { host: h.headers.host } : {}), ...(h.headers["user-agent"] ? { "user-agent": h.headers["user-agent"] } : {}) },
       query: {},
       issued: h.issued,

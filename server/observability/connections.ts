@@ -1,6 +1,7 @@
 import { Gauge } from "prom-client";
 import { LEGACY_TRANSPORT_NAME } from "../../protocol/index.js";
 import { commonNamespace, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { clientAddress, type TrustProxy } from "../http/client-address.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics, Stack, Wire } from "./metrics.js";
 
@@ -11,11 +12,12 @@ export const wireOf = (socket: { conn: { transport: { name: string } } }): Wire 
 
 /**
  * Every connection of every namespace, both stacks, seen once (docs/operations.md, "Logs"): a log line
- * when it opens and when it closes (namespace, generation, client version, transport, user, duration,
- * close reason; the node is in every line), the accepted-handshake count, the live-connection gauge,
- * and for viewers the delivery of live session events (count and publish-to-delivery latency).
+ * when it opens and when it closes (namespace, generation, client version, transport, user, client
+ * address, duration, close reason; the node is in every line), the accepted-handshake count, the
+ * live-connection gauge, and for viewers the delivery of live session events (count and
+ * publish-to-delivery latency).
  */
-export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logger, clock: () => number): void {
+export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logger, clock: () => number, trust: TrustProxy): void {
   new Gauge({
     name: "pizzapi_connections",
     help: "Live connections on this node, by namespace, client generation and transport",
@@ -34,6 +36,7 @@ export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logg
   for (const namespace of NAMESPACES) {
     commonNamespace(io, namespace).on("connection", (socket) => {
       const opened = clock();
+      const ip = socketAddress(socket, trust);
       const fields = (): Record<string, unknown> => ({
         namespace,
         generation: socket.data.clientGeneration,
@@ -41,6 +44,7 @@ export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logg
         transport: socket.conn.transport.name,
         userId: socket.data.userId,
         socket: socket.id,
+        ip,
       });
       metrics.handshakes.inc({ namespace, generation: socket.data.clientGeneration, outcome: "accepted" });
       log.info({ ...fields(), recovered: socket.recovered }, "connection open");
@@ -58,4 +62,9 @@ function countDeliveries(socket: CommonSocket, metrics: RelayMetrics, clock: () 
     metrics.eventsDelivered.inc({ stack });
     metrics.publishDeliverySeconds.observe({ stack }, Math.max(0, clock() - payload.publishedAt) / 1000);
   });
+}
+
+/** The client address of a Socket.IO connection (both stacks: the legacy bridge hands engine.io the real request). */
+export function socketAddress(socket: { handshake: { address: string; headers: Readonly<Record<string, string | string[] | undefined>> } }, trust: TrustProxy): string | undefined {
+  return clientAddress(trust, socket.handshake.address, socket.handshake.headers);
 }

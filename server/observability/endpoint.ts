@@ -5,6 +5,7 @@ import { Gauge } from "prom-client";
 import { safeEqual } from "../auth/secrets.js";
 import type { RelayConfig } from "../config.js";
 import { pathnameOf } from "../http/path.js";
+import { requestAddress } from "../http/request-client.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics } from "./metrics.js";
 import { reportRefusal } from "./refusals.js";
@@ -23,7 +24,7 @@ export function mountMetrics(app: Hono, metrics: RelayMetrics, config: RelayConf
     app.get("/metrics", async (c) => {
       const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
       if (!bearer || !safeEqual(bearer, token)) {
-        reportRefusal({ log, metrics }, "unauthorized", "http", { route: "/metrics" }, "metrics scrape refused");
+        reportRefusal({ log, metrics }, "unauthorized", "http", { route: "/metrics", ip: requestAddress(c, config.trustProxy) }, "metrics scrape refused");
         return c.json({ error: "Unauthorized" }, ERRORS.unauthorized.http, { "www-authenticate": "Bearer" });
       }
       return scrape();

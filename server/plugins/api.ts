@@ -4,7 +4,7 @@ import { errorBody, failure, HandshakeError, isRetryable, type ErrorCode, type N
 import { authenticate } from "../auth/authenticate.js";
 import { authDeps } from "../auth/deps.js";
 import type { UpgradeRouter } from "../http/upgrades.js";
-import { wireOf } from "../observability/connections.js";
+import { socketAddress, wireOf } from "../observability/connections.js";
 import { reportHandshakeRefusal, reportRefusal } from "../observability/refusals.js";
 import { closeForRetry } from "../io/retry.js";
 import { commonNamespace, direct, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
@@ -103,7 +103,7 @@ function handshakeGate(ctx: RelayContext, namespace: NamespaceName, gate: Handsh
       .then(
         (refusal) => {
           if (!refusal) return next();
-          reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy" });
+          reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy", ip: socketAddress(socket, ctx.config.trustProxy) });
           next(new HandshakeError(refusal.code, refusal.message));
         },
         (err: unknown) => {
@@ -121,7 +121,7 @@ function recheckRecovered(ctx: RelayContext, socket: CommonSocket, namespace: Na
     .then(
       (refusal) => {
         if (!refusal) return;
-        reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy", recovered: true });
+        reportHandshakeRefusal(ctx, refusal.code, { namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name, userId: socket.data.userId, by: "policy", recovered: true, ip: socketAddress(socket, ctx.config.trustProxy) });
         direct(socket).emit("error", refusal);
         socket.disconnect(true);
       },

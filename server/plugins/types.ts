@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import type { Env, Hono } from "hono";
 import type { ErrorBody, ErrorCode, Generation, NamespaceName } from "../../protocol/index.js";
 import type { Authenticated, CredentialKind, Credentials } from "../auth/authenticate.js";
-import type { RelayConfig } from "../config.js";
+import type { RelayConfig, SettingsSchema } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics } from "../observability/metrics.js";
 import type { RedisCommandClient } from "../state/redis.js";
@@ -20,6 +20,11 @@ export interface RelayPlugin {
   attach?(api: PluginApi): void | Promise<void>;
   /** Subcommands this plugin adds to `pizzapi-relay` (commander). */
   commands?(program: Command, env: NodeJS.ProcessEnv): void;
+  /**
+   * The plugin's settings (environment variables), each with `.describe()`: checked before a node
+   * starts, and listed by `start --help`.
+   */
+  settings?: SettingsSchema;
 }
 
 /** An HTTP answer to an upgrade request that is not accepted. */

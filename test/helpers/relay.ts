@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../server/config.js";
-import { createLogger } from "../../server/logger.js";
+import { createLogger, type Logger } from "../../server/logger.js";
 import { createRelayServer, type RelayServer } from "../../server/relay-server.js";
 import { relayPlugins } from "../../bin/composition.js";
 
@@ -15,9 +15,9 @@ export interface TestRelay {
 
 /**
  * One relay node in this process on a free port (embedded mode unless PIZZAPI_REDIS_URL is given), with
- * the plugins of the composition root, as `pizzapi-relay start` attaches them.
+ * the plugins of the composition root, as `pizzapi-relay start` attaches them. `logger`: to read its lines.
  */
-export async function startRelay(env: Record<string, string> = {}): Promise<TestRelay> {
+export async function startRelay(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestRelay> {
   const dataDir = env.PIZZAPI_DATA_DIR ?? (await mkdtemp(join(tmpdir(), "pizzapi-test-")));
   const config = loadConfig({
     PORT: "0",
@@ -29,7 +29,7 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Test
     ...env,
   });
   const relay = await createRelayServer(config, {
-    logger: createLogger({ level: config.logLevel, nodeId: "test" }),
+    logger: options.logger ?? createLogger({ level: config.logLevel, nodeId: "test" }),
     plugins: relayPlugins(env),
   });
   const port = await relay.start();
