@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Tests spawn bin/pizzapi-relay.js, which runs the build: rebuild dist/ first if a source is newer.
+    globalSetup: ["./test/helpers/build-dist.ts"],
     reporters: ["default", "./test/reporters/summary-line.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

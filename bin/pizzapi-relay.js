@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the `pizzapi-relay` command. The sources are TypeScript: Bun runs them as they are,
-// Node.js loads them through tsx's ESM hook (a runtime dependency), so there is no build step to forget.
-// The plugins (legacy bridge, migration plane) are chosen in one place: bin/composition.ts.
-if (!process.versions.bun) {
-  const { register } = await import("tsx/esm/api");
-  register();
+// Entry point of the `pizzapi-relay` command: plain JavaScript that runs the compiled relay in dist/
+// under Node.js or Bun, with no TypeScript loader. `npm run build` writes dist/ (`npm ci` and `npm test`
+// run it; the published package ships it). The plugins (legacy bridge, migration plane) are chosen in
+// one place: bin/composition.ts.
+import { existsSync } from "node:fs";
+
+const main = new URL("../dist/server/cli/main.js", import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write("pizzapi-relay: dist/ is missing: run `npm run build` (in a clone, `npm ci` does it)\n");
+  process.exit(1);
 }
-const { runCli } = await import("../server/cli/main.ts");
-const { relayPlugins } = await import("./composition.ts");
+const [{ runCli }, { relayPlugins }] = await Promise.all([import(main.href), import("../dist/bin/composition.js")]);
 await runCli({ plugins: relayPlugins() });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { staleBuild } from "../../scripts/dist-freshness.js";
 import { freePort } from "../../test/helpers/redis.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -57,6 +58,9 @@ export async function startBenchNodeOn(options: BenchNodeOptions, port: number):
 }
 
 async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNode> {
+  // The bin runs dist/: a bench of a stale build would measure code that is no longer there.
+  const stale = staleBuild();
+  if (stale !== null) throw new Error(`dist/ is stale (${stale}): run \`npm run build\` first`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),

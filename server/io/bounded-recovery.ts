@@ -68,8 +68,12 @@ export class BoundedRecoveryAdapter extends SessionAwareAdapter implements KeptL
   }
 }
 
-/** The adapter class for `new Server({ adapter })`: its namespaces share one budget of this many bytes. */
-export function boundedRecoveryAdapter(budgetBytes: number) {
+/**
+ * The adapter class for `new Server({ adapter })`: its namespaces share one budget of this many bytes.
+ * Its instances are BoundedRecoveryAdapters; the return type is the stock class's so that the emitted
+ * declaration (dist/) can name it.
+ */
+export function boundedRecoveryAdapter(budgetBytes: number): typeof SessionAwareAdapter {
   const budget = new RecoveryBudget(budgetBytes);
   return class extends BoundedRecoveryAdapter {
     constructor(nsp: Namespace) {
