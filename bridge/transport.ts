@@ -26,7 +26,7 @@ export interface LegacyPeer {
  * ping timeout), and `message` packets are Socket.IO packets, decoded and handed to the peer.
  */
 export class LegacyTransport extends Transport {
-  static upgradesTo: string[] = [];
+  static override upgradesTo: string[] = [];
   readonly ws: WebSocket;
   peer: LegacyPeer | null = null;
   private readonly decoder = new Decoder();

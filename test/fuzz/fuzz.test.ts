@@ -825,7 +825,7 @@ describe(`relay fuzz (seed ${SEED}, budget ${BUDGET_MS} ms, RSS < ${RSS_LIMIT_MI
       const { body, note } = pollingPayload(rng, t.ids, hk);
       recorder.add(t.index, t.kind, `POST sid=${target.slice(0, 24)} ${note}`, body);
       const headers = { "content-type": rng.pick(["text/plain;charset=UTF-8", "application/octet-stream", "application/json", "x/y"]) };
-      // engine.io 6.6.4 never answers a POST of Content-Type application/octet-stream on EIO=4 (it closes
+      // engine.io 6.6 (seen on 6.6.4) never answers a POST of Content-Type application/octet-stream on EIO=4 (it closes
       // the session and leaves the request open): do not wait long for that one.
       const timeoutMs = headers["content-type"] === "application/octet-stream" ? 300 : 2_000;
       const post = await t.scope.open(() => new HttpCall(t.kind, node.port, { method: "POST", path: `${base}&sid=${encodeURIComponent(target)}`, headers, body, timeoutMs }));
