@@ -18,6 +18,8 @@ export const ENTRIES = {
   viewer: "clients/browser/viewer.ts",
   hub: "clients/browser/hub.ts",
   terminal: "clients/browser/terminal.ts",
+  /** The page behind a shareUrl (server/http/share-page.ts; scripts/build.mjs bundles it into dist/). */
+  sharePage: "clients/browser/share-page.ts",
 } as const;
 
 export type EntryName = keyof typeof ENTRIES;

@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { copyAssets } from "./copy-assets.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -18,9 +19,22 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 try {
   execFileSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", next], { cwd: ROOT, stdio: "inherit" });
   const copied = copyAssets(ROOT, next);
+  // The script of the page behind every shareUrl (server/http/share-page.ts reads it next to itself):
+  // the browser clients bundled as scripts/browser-bundle.ts bundles them, here and not at runtime.
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ["clients/browser/share-page.ts"],
+    outfile: join(next, "server/http/share-page/share-page.js"),
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2020",
+    minify: true,
+    logLevel: "warning",
+  });
   if (existsSync(DIST)) renameSync(DIST, old);
   renameSync(next, DIST);
-  console.log(`build: dist/ written (${copied} assets copied)`);
+  console.log(`build: dist/ written (${copied} assets copied, the share page bundled)`);
 } catch (err) {
   process.exitCode = 1;
   if (err instanceof Error && !("status" in err)) console.error(`build: ${err.message}`);

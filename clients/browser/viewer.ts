@@ -201,6 +201,9 @@ export class ViewerClient extends BrowserClient<ViewerSocket, ViewerClientEvents
       }
       this.phase = "joining";
     }
+    // Like the deployed web app (docs/protocol.md, "/viewer"): `connected {}` is forwarded to the CLI,
+    // which answers with fresh state (its `viewer_connected`).
+    if (!info.replayOnly) this.socket.emit("connected", {});
     this.emitReserved("connected", info);
     if (fresh) this.emitReserved("snapshot", { sessionId: this.sessionId, seq: this.position });
     this.drain();

@@ -8,6 +8,7 @@ import { corsForTrustedOrigins } from "./cors.js";
 import { requestAddress, requestProtocol } from "./request-client.js";
 import { StateUnavailableError } from "../state/timeouts.js";
 import { requestCredentials } from "./identity.js";
+import { sharePage } from "./share-page.js";
 import type { RelayMetrics } from "../observability/metrics.js";
 import { reportRefusal } from "../observability/refusals.js";
 import type { RelayConfig } from "../config.js";
@@ -21,7 +22,8 @@ export interface ReadinessCheck {
 
 /**
  * The REST side of the relay (hono: a small, well-kept router that runs on Node's and Bun's
- * `node:http` alike). Health, readiness, and the browser login that issues the session cookie.
+ * `node:http` alike). Health, readiness, the browser login that issues the session cookie, and the
+ * page behind every shareUrl.
  */
 export function createHttpApp(deps: {
   config: RelayConfig;
@@ -108,6 +110,9 @@ export function createHttpApp(deps: {
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: secureCookie(c) });
     return c.json({ ok: true });
   });
+
+  // The page behind every shareUrl (its script comes from sharePageBundle).
+  app.route("/", sharePage());
 
   app.notFound((c) => c.json({ error: "Not found" }, 404));
   app.onError((err, c) => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HubClient, TerminalClient, ViewerClient, type ConnectionStatus, type ViewerClientOptions, type ViewerEvent } from "../../clients/browser/index.js";
+import { RelayClient } from "../../clients/socketio/cli-client.js";
 import type { ViewerConnected } from "../../protocol/index.js";
 import { connectCli, connectRunner, connected, Recorder, type CliSocket } from "../helpers/clients.js";
 import { TestProxy } from "../helpers/proxy.js";
@@ -327,6 +328,44 @@ describe("ViewerClient", () => {
     await viewer.resync();
     await waitFor(() => log.events.filter((e) => e.snapshot).length === 2, "the resync snapshot");
     expect(log.events.at(-1)).toEqual({ event: { type: "session_active", state: {} }, seq: 1, snapshot: true });
+  });
+});
+
+describe("ViewerClient and the CLI's viewer_connected", () => {
+  it("sends `connected` once it has joined, as the deployed web app does: the CLI's RelayClient gets viewer_connected", async () => {
+    const cli = track(new RelayClient({ url: withRecovery.node.url, apiKey: withRecovery.key, session: { cwd: "/home/alice/proj" } }));
+    let viewerConnected = 0;
+    cli.on("viewer_connected", () => (viewerConnected += 1));
+    const registered = new Promise<string>((resolve) => cli.on("registered", ({ sessionId }) => resolve(sessionId)));
+    cli.start();
+    const sessionId = await registered;
+    cli.publish({ type: "session_active", state: {} });
+    await cli.flushed();
+    expect(viewerConnected).toBe(0);
+
+    const { log } = viewerOf(withRecovery.node.url, withRecovery, sessionId);
+    await waitFor(() => log.synced.length === 1, "synced");
+    await waitFor(() => viewerConnected === 1, "viewer_connected at the CLI");
+    // A second viewer is a second `connected`.
+    const second = viewerOf(withRecovery.node.url, withRecovery, sessionId);
+    await waitFor(() => second.log.synced.length === 1, "the second viewer synced");
+    await waitFor(() => viewerConnected === 2, "a second viewer_connected");
+  });
+
+  it("sends no `connected` for an ended session's replay", async () => {
+    const cli = track(new RelayClient({ url: withRecovery.node.url, apiKey: withRecovery.key, session: { cwd: "/home/alice/proj" } }));
+    let viewerConnected = 0;
+    cli.on("viewer_connected", () => (viewerConnected += 1));
+    const registered = new Promise<string>((resolve) => cli.on("registered", ({ sessionId }) => resolve(sessionId)));
+    cli.start();
+    const sessionId = await registered;
+    cli.publish({ type: "session_active", state: {} });
+    expect((await cli.end()).ok).toBe(true);
+    const { log } = viewerOf(withRecovery.node.url, withRecovery, sessionId);
+    await waitFor(() => log.ended.length === 1, "the replay's end");
+    expect(log.connected).toEqual([expect.objectContaining({ replayOnly: true })]);
+    await sleep(100);
+    expect(viewerConnected).toBe(0);
   });
 });
 

@@ -31,7 +31,7 @@ describe("the npm package", () => {
     const paths = listed.files.map((file) => file.path);
     expect(paths.filter((path) => /^(test|bench|\.ci|scripts|examples|node_modules)\//.test(path))).toEqual([]);
     expect(paths.filter((path) => /\.ts$/.test(path) && !path.endsWith(".d.ts"))).toEqual([]);
-    for (const path of ["bin/pizzapi-relay.js", "dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/bin/composition.js", "dist/migration/admin-page/index.html", "dist/server/observability/admin-ui-defaults.js", "README.md", "CHANGELOG.md", "LICENSE", "package.json"]) {
+    for (const path of ["bin/pizzapi-relay.js", "dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/bin/composition.js", "dist/migration/admin-page/index.html", "dist/server/observability/admin-ui-defaults.js", "dist/server/http/share-page/index.html", "dist/server/http/share-page/share-page.js", "README.md", "CHANGELOG.md", "LICENSE", "package.json"]) {
       expect(paths, path).toContain(path);
     }
     expect(paths.some((path) => path.startsWith("docs/"))).toBe(true);
@@ -62,7 +62,7 @@ describe("the npm package", () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       await untilHealthy(`${base}/healthz`, relay, logs);
-      for (const path of ["/admin/", "/admin/app.js", "/admin/vendor/uPlot.iife.min.js", "/admin/socketio/relay-defaults.js"]) {
+      for (const path of ["/admin/", "/admin/app.js", "/admin/vendor/uPlot.iife.min.js", "/admin/socketio/relay-defaults.js", "/session/some-id", "/share-page.js"]) {
         const res = await fetch(`${base}${path}`);
         expect(res.status, `${path}\n${logs.join("")}`).toBe(200);
         await res.arrayBuffer();
