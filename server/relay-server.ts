@@ -2,10 +2,9 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from "n
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import type { RedisClientType } from "redis";
 import { Server } from "socket.io";
 import { HandshakeError } from "../protocol/index.js";
-import { connectWithin, createClusterAdapter, redisClient, supportsRecovery, type AdapterFactory } from "./adapters.js";
+import { connectWithin, createClusterAdapter, destroyQuietly, redisClient, supportsRecovery, type AdapterFactory, type RelayRedisClient } from "./adapters.js";
 import type { RelayConfig } from "./config.js";
 import { createHttpApp, type ReadinessCheck } from "./http/app.js";
 import { rooms, typedNamespace, type RelayIo } from "./io/typed.js";
@@ -81,8 +80,8 @@ export interface RelayServerOptions {
 export async function createRelayServer(config: RelayConfig, options: RelayServerOptions = {}): Promise<RelayServer> {
   const log = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
   const clock = options.clock ?? Date.now;
-  const redisClients: RedisClientType[] = [];
-  const redisRoles: Array<{ role: string; client: RedisClientType }> = [];
+  const redisClients: RelayRedisClient[] = [];
+  const redisRoles: Array<{ role: string; client: RelayRedisClient }> = [];
   const metrics = createMetrics(config.nodeId);
   const readiness: ReadinessCheck[] = [];
 
@@ -265,7 +264,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
           .then(hook)
           .catch((err: unknown) => log.error({ err }, "plugin stop hook failed"));
       }
-      await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect().catch(() => undefined))));
+      await Promise.all(redisClients.map((c) => c.close().catch(() => destroyQuietly(c))));
       await sharedState.close();
       deadlines.stop();
       log.info("relay stopped");

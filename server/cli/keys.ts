@@ -27,7 +27,7 @@ export async function runKeysCommand(config: RelayConfig, req: KeysRequest): Pro
   try {
     await run(store, req);
   } finally {
-    await client?.quit();
+    await client?.close();
   }
 }
 

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
-import type { RedisClientType } from "redis";
+import type { RelayRedisClient } from "../adapters.js";
 
 /**
- * What the Redis state needs of a client: any connected node-redis v4 client (whatever modules,
- * functions or scripts it was created with) fits, since only `sendCommand` is used.
+ * What the Redis state needs of a client: a connected node-redis client speaking RESP2 (created with
+ * `REDIS_CLIENT_OPTIONS`, server/adapters.ts), since only `sendCommand` is used and its raw replies are
+ * parsed as RESP2 (under RESP3, HGETALL would come back as a map).
  */
-export type RedisCommandClient = Pick<RedisClientType, "sendCommand">;
+export type RedisCommandClient = Pick<RelayRedisClient, "sendCommand">;
 
-/** A raw RESP2 reply as node-redis v4 hands it back from `sendCommand`. */
+/** A raw RESP2 reply as node-redis hands it back from `sendCommand` on a RESP2 connection. */
 export type Reply = string | number | Buffer | null | undefined | Reply[];
 
 export class LuaScript {

@@ -10,7 +10,7 @@ export type { RedisCommandClient } from "./redis-scripts.js";
 export const DEFAULT_REDIS_PREFIX = "pizzapi:relay:";
 
 export interface RedisStateOptions {
-  /** A connected node-redis v4 client, owned by the caller: close() leaves it open. */
+  /** A connected node-redis client speaking RESP2 (`REDIS_CLIENT_OPTIONS`), owned by the caller: close() leaves it open. */
   client: RedisCommandClient;
   /** Prepended to every key; default "pizzapi:relay:". */
   prefix?: string;

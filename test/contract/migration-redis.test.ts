@@ -1,4 +1,4 @@
-import { createClient } from "redis";
+import { createRedisClient, type RelayRedisClient } from "../../server/adapters.js";
 import { afterAll, beforeAll } from "vitest";
 import { RedisCensusStore } from "../../migration/census/redis-store.js";
 import { RedisModeStore } from "../../migration/mode-store.js";
@@ -7,17 +7,17 @@ import { sleep } from "../helpers/wait.js";
 import { describeMigrationContract } from "./migration.contract.js";
 
 let redis: TestRedis;
-let client: ReturnType<typeof createClient>;
+let client: RelayRedisClient;
 
 beforeAll(async () => {
   redis = await startRedis();
-  client = createClient({ url: redis.url });
+  client = createRedisClient(redis.url);
   client.on("error", () => undefined);
   await client.connect();
 }, 15_000);
 
 afterAll(async () => {
-  await client?.quit();
+  await client?.close();
   await redis?.stop();
 });
 

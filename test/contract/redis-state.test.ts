@@ -1,4 +1,4 @@
-import { createClient } from "redis";
+import { createRedisClient, type RelayRedisClient } from "../../server/adapters.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hashSecret, newId } from "../../server/auth/secrets.js";
 import { createRedisState } from "../../server/state/redis.js";
@@ -6,7 +6,7 @@ import type { ClaimInput, PublishInput, SharedState } from "../../server/state/t
 import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 import { describeStateContract } from "./state.contract.js";
 
-type Client = ReturnType<typeof createClient>;
+type Client = RelayRedisClient;
 
 let redis: TestRedis;
 
@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 async function connect(): Promise<Client> {
-  const client = createClient({ url: redis.url });
+  const client = createRedisClient(redis.url);
   client.on("error", () => undefined);
   await client.connect();
   return client;
@@ -27,7 +27,8 @@ async function connect(): Promise<Client> {
 
 async function keysUnder(client: Client, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) keys.push(key);
+  // node-redis ≥ 5 yields each SCAN page as an array of keys.
+  for await (const page of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) keys.push(...page);
   return keys.sort();
 }
 
@@ -62,7 +63,7 @@ describeStateContract("redis", async () => {
     teardown: async () => {
       await state.close();
       await removePrefix(client, prefix);
-      await client.quit();
+      await client.close();
     },
   };
 });
@@ -107,7 +108,7 @@ describe("redis state: layout and plumbing", () => {
 
   afterEach(async () => {
     await removePrefix(client, prefix);
-    await client.quit();
+    await client.close();
   });
 
   it("uses the documented key layout and log entry format", async () => {
@@ -321,7 +322,7 @@ describe("redis state: layout and plumbing", () => {
   it("rejects when the backend is unreachable", async () => {
     const dead = await connect();
     const deadState = createRedisState({ client: dead, prefix });
-    await dead.quit();
+    await dead.close();
     await expect(deadState.ping()).rejects.toThrow();
     await expect(deadState.sessions.get("x")).rejects.toThrow();
   });

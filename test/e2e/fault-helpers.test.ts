@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
-import { createClient } from "redis";
+import { createRedisClient } from "../../server/adapters.js";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { backendStates, startHaproxy, type Haproxy } from "../helpers/haproxy.js";
@@ -133,22 +133,22 @@ describe("an appendonly Redis", () => {
   it("keeps its data across stop() and restart()", async () => {
     const server = await startRedis({ appendonly: true });
     redis = server;
-    const before = createClient({ url: server.url });
+    const before = createRedisClient(server.url);
     before.on("error", () => undefined);
     await before.connect();
     await before.set("fault-helpers:key", "kept");
-    await before.quit();
+    await before.close();
 
     await server.stop();
     await server.restart();
 
-    const after = createClient({ url: server.url });
+    const after = createRedisClient(server.url);
     after.on("error", () => undefined);
     await after.connect();
     try {
       expect(await after.get("fault-helpers:key")).toBe("kept");
     } finally {
-      await after.quit();
+      await after.close();
     }
   });
 });

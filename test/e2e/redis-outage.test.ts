@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createClient } from "redis";
+import { createRedisClient, type RelayRedisClient } from "../../server/adapters.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
 import { connectCli } from "../helpers/clients.js";
@@ -31,7 +31,7 @@ describe("a node whose Redis does not answer", () => {
   let redis: TestRedis;
   let node: NodeProcess;
   let key: string;
-  let admin: ReturnType<typeof createClient>;
+  let admin: RelayRedisClient;
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -40,13 +40,13 @@ describe("a node whose Redis does not answer", () => {
     const shared = await clusterState(redis.url, prefix);
     key = (await shared.state.keys.create({ userId: "alice", userName: "alice" })).key;
     await shared.close();
-    admin = createClient({ url: redis.url });
+    admin = createRedisClient(redis.url);
     admin.on("error", () => undefined);
     await admin.connect();
   }, 30_000);
   afterAll(async () => {
     await node?.stop();
-    await admin?.quit().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
     await redis?.stop();
   });
 

@@ -1,3 +1,4 @@
+import { RESP_TYPES } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubClient } from "../../clients/browser/hub.js";
 import { ViewerClient } from "../../clients/browser/viewer.js";
@@ -127,10 +128,10 @@ describe("shared state wiped under a live cluster", () => {
     // The wipe: everything but the API keys, as a Redis restarted without persistence whose keys an
     // operator provisioned again.
     const keyNames = (await shared.client.sendCommand(["KEYS", `${prefix}apikey*`])) as string[];
-    const dumps = await Promise.all(keyNames.map(async (k) => [k, await shared.client.sendCommand(["DUMP", k], { returnBuffers: true })] as const));
+    const dumps = await Promise.all(keyNames.map(async (k) => [k, await shared.client.sendCommand(["DUMP", k], { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } })] as const));
     const hubFramesBefore = legacyHub.frames.length;
     await shared.client.sendCommand(["FLUSHALL"]);
-    for (const [k, dump] of dumps) await shared.client.sendCommand(["RESTORE", k, "0", dump as unknown as string]);
+    for (const [k, dump] of dumps) await shared.client.sendCommand(["RESTORE", k, "0", dump as unknown as Buffer]);
 
     // Both CLIs register again (the legacy one was closed to reconnect).
     await waitFor(() => nativeRegistrations.length >= 2, "native CLI registered again", 10_000);

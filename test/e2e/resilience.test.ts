@@ -1,4 +1,4 @@
-import { createClient } from "redis";
+import { createRedisClient } from "../../server/adapters.js";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../protocol/index.js";
@@ -143,7 +143,7 @@ describe("Redis outages (in-process node)", () => {
     const rec = new Recorder(viewer);
     await rec.next("connected");
 
-    const admin = createClient({ url: redis.url });
+    const admin = createRedisClient(redis.url);
     await admin.connect();
     await admin.sendCommand(["CLIENT", "PAUSE", "1500", "ALL"]);
     const ready = await fetch(`${node.url}/readyz`);
@@ -151,7 +151,7 @@ describe("Redis outages (in-process node)", () => {
     for (let i = 1; i <= 10; i++) cli.emit("event", { token: reg.token, seq: i, event: { type: "message_update", n: i } });
     await rec.next("event", 10, 10_000);
     expect(seqs(rec)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-    await admin.quit();
+    await admin.close();
     expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
   });
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createClient, type RedisClientType } from "redis";
+import { createRedisClient, type RelayRedisClient } from "../../server/adapters.js";
 import { createRedisState } from "../../server/state/redis.js";
 import type { SharedState } from "../../server/state/types.js";
 
@@ -104,10 +104,10 @@ export async function startNode(options: {
 }
 
 /** A handle on the cluster's shared state from the test process (to mint keys, inspect sessions). */
-export async function clusterState(redisUrl: string, prefix: string): Promise<{ state: SharedState; client: RedisClientType; close(): Promise<void> }> {
-  const client: RedisClientType = createClient({ url: redisUrl });
+export async function clusterState(redisUrl: string, prefix: string): Promise<{ state: SharedState; client: RelayRedisClient; close(): Promise<void> }> {
+  const client: RelayRedisClient = createRedisClient(redisUrl);
   await client.connect();
-  return { state: createRedisState({ client, prefix }), client, close: async () => void (await client.quit()) };
+  return { state: createRedisState({ client, prefix }), client, close: async () => void (await client.close()) };
 }
 
 /**
