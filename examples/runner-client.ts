@@ -9,6 +9,7 @@ import { RunnerClient } from "../clients/socketio/runner-client.js";
 const apiKey = process.env.PIZZAPI_API_KEY;
 if (!apiKey) throw new Error("set PIZZAPI_API_KEY (npm run relay -- keys create --user alice)");
 
+// #region readme
 const runner = new RunnerClient({
   url: process.argv[2] ?? "http://localhost:3000",
   apiKey,
@@ -29,5 +30,6 @@ const runner = new RunnerClient({
 runner.on("status", (status) => console.log(JSON.stringify({ status })));
 runner.on("registered", ({ runnerId }) => console.log(JSON.stringify({ registered: runnerId })));
 runner.on("error", (err) => console.error(`relay said ${err.code}: ${err.message}`));
+// #endregion readme
 process.on("SIGINT", () => runner.close());
 process.on("SIGTERM", () => runner.close());

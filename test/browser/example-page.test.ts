@@ -8,7 +8,7 @@ import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
-/** The README's browser example (examples/browser/) as a reader runs it, watching a session a CLI example publishes. */
+/** The README's browser example (examples/browser/viewer.html, served by serve.ts) as a reader runs it, watching a session a CLI example publishes. */
 describe("examples/browser in headless Chromium", () => {
   let example: { server: Server; url: string };
   let node: TestRelay;

@@ -1,0 +1,62 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HubSession } from "../../clients/browser/index.js";
+import { attachTerminal, listSessions, type TerminalView } from "../../examples/browser/hub-and-terminal.js";
+import { connectCli, connectRunner, connected, Recorder } from "../helpers/clients.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
+import { waitFor } from "../helpers/wait.js";
+
+/** The README's hub and terminal snippets (examples/browser/hub-and-terminal.ts) against a relay. */
+describe("examples/browser/hub-and-terminal.ts", () => {
+  let relay: { node: TestRelay; key: string; cookie: string };
+  const closers: Array<() => void> = [];
+  beforeAll(async () => {
+    relay = await startRelayWithAlice();
+  });
+  afterAll(async () => {
+    for (const close of closers) close();
+    await relay?.node.stop();
+  });
+  // In a page the login cookie goes along by itself; here it is a header.
+  const asBrowser = () => ({ url: relay.node.url, ioOptions: { forceNew: true, extraHeaders: { cookie: relay.cookie } } });
+
+  it("listSessions renders the user's live sessions", async () => {
+    const cli = connectCli(relay.node.url, relay.key);
+    closers.push(() => cli.disconnect());
+    await connected(cli);
+    const reg = await cli.emitWithAck("register", { cwd: "/example", sessionName: "Listed" });
+    if (!reg.ok) throw new Error(reg.error.message);
+    const rendered: HubSession[][] = [];
+    const hub = listSessions(asBrowser(), (sessions) => rendered.push(sessions));
+    closers.push(() => hub.close());
+    await waitFor(() => rendered.length > 0, "the hub to render its list");
+    expect(rendered[0]?.map((s) => s.sessionId)).toContain(reg.sessionId);
+  });
+
+  it("attachTerminal spawns the PTY at the view's size and streams both ways", async () => {
+    const runner = connectRunner(relay.node.url, relay.key);
+    closers.push(() => runner.disconnect());
+    const runnerRec = new Recorder(runner);
+    await connected(runner);
+    const runnerId = randomUUID();
+    expect(await runner.emitWithAck("register_runner", { runnerId, runnerSecret: randomBytes(32).toString("hex"), name: "devbox" })).toEqual({ ok: true, runnerId });
+    const res = await fetch(`${relay.node.url}/api/runners/terminal`, {
+      method: "POST",
+      headers: { cookie: relay.cookie, "content-type": "application/json" },
+      body: JSON.stringify({ runnerId, cols: 80, rows: 24 }),
+    });
+    const { terminalId } = (await res.json()) as { terminalId: string };
+
+    const written: string[] = [];
+    let type: (keys: string) => void = () => undefined;
+    const xterm: TerminalView = { cols: 120, rows: 33, write: (text) => written.push(text), onData: (listener) => (type = listener) };
+    const term = attachTerminal(asBrowser(), terminalId, xterm);
+    closers.push(() => term.close());
+    expect(await runnerRec.next("new_terminal")).toEqual([{ terminalId, cols: 120, rows: 33 }]);
+    runner.emit("terminal_ready", { terminalId, runnerId });
+    runner.emit("terminal_data", { terminalId, runnerId, data: Buffer.from("hello").toString("base64") });
+    await waitFor(() => written.join("") === "hello", "the output to reach the view");
+    type("ls\r");
+    expect(await runnerRec.next("terminal_input")).toEqual([{ terminalId, data: Buffer.from("ls\r").toString("base64") }]);
+  });
+});
