@@ -89,19 +89,28 @@ try {
   process.exit(1);
 }
 const reports: ScenarioReport[] = [];
-/** How often each warn/error message appeared in the nodes' logs since `from`. */
-function logSummary(from: number): string {
+/** How often each warn/error message appears in the nodes' logs (replaced nodes included). */
+function messageCounts(): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const line of (cluster as FaultCluster).logs().slice(from)) {
+  for (const line of (cluster as FaultCluster).logs()) {
     const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 80);
     counts.set(msg, (counts.get(msg) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${n}× ${msg}`).join("; ") || "none";
+  return counts;
+}
+
+/**
+ * The messages logged since `before` was counted. Counted, not sliced: a replaced node's lines move
+ * within cluster.logs(), so a position taken earlier does not mark the same place later.
+ */
+function logSummary(before: Map<string, number>): string {
+  const since = [...messageCounts()].map(([msg, n]) => [msg, n - (before.get(msg) ?? 0)] as const).filter(([, n]) => n > 0);
+  return since.sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${n}× ${msg}`).join("; ") || "none";
 }
 
 try {
   for (const name of opts.scenarios) {
-    const logsBefore = cluster.logs().length;
+    const logsBefore = messageCounts();
     const report = await runScenario(cluster, name, {
       sessions: opts.sessions,
       rate: opts.rate,

@@ -46,6 +46,13 @@ export class Outages {
     this.down.set(id, { since: performance.now(), stack });
   }
 
+  /** Follows a Socket.IO client's outages: lost on `disconnect`, its reconnection attempts, its namespace connects. */
+  watch(id: string, socket: { on(event: "disconnect" | "connect", listener: () => void): unknown; io: { on(event: "reconnect_attempt", listener: () => void): unknown } }): void {
+    socket.on("disconnect", () => this.lost(id, "socketio"));
+    socket.io.on("reconnect_attempt", () => this.attempt(id));
+    socket.on("connect", () => this.connected(id));
+  }
+
   /** A Socket.IO client is connected to its namespace again. */
   connected(id: string): void {
     const outage = this.down.get(id);
@@ -252,9 +259,7 @@ export class Workload {
         track.sessionId = r.sessionId;
         this.outages.ready(id);
       });
-      cli.socket.on("disconnect", () => this.outages.lost(id, "socketio"));
-      cli.socket.io.on("reconnect_attempt", () => this.outages.attempt(id));
-      cli.socket.on("connect", () => this.outages.connected(id));
+      this.outages.watch(id, cli.socket);
       cli.start();
       return {
         publish: (n) => {
@@ -283,9 +288,7 @@ export class Workload {
       const n = sent.get(ack.seq);
       if (n !== undefined) track.acked.add(n);
     });
-    cli.socket.on("disconnect", () => this.outages.lost(id, "socketio"));
-    cli.socket.io.on("reconnect_attempt", () => this.outages.attempt(id));
-    cli.socket.on("connect", () => this.outages.connected(id));
+    this.outages.watch(id, cli.socket);
     cli.socket.on("session_expired", () => track.ended.push("session_expired"));
     cli.start();
     return {
@@ -317,9 +320,7 @@ export class Workload {
     viewer.socket.on("connect", () => {
       if (viewer.socket.recovered) this.outages.ready(id);
     });
-    viewer.socket.on("disconnect", () => this.outages.lost(id, "socketio"));
-    viewer.socket.io.on("reconnect_attempt", () => this.outages.attempt(id));
-    viewer.socket.on("connect", () => this.outages.connected(id));
+    this.outages.watch(id, viewer.socket);
     viewer.on("ended", (reason) => track.ended.push(`viewer: ${reason}`));
     this.closers.push(() => viewer.close());
   }
@@ -382,9 +383,7 @@ export class Workload {
     hub.socket.on("connect", () => {
       if (hub.socket.recovered) up();
     });
-    hub.socket.on("disconnect", () => this.outages.lost(nativeId, "socketio"));
-    hub.socket.io.on("reconnect_attempt", () => this.outages.attempt(nativeId));
-    hub.socket.on("connect", () => this.outages.connected(nativeId));
+    this.outages.watch(nativeId, hub.socket);
     this.closers.push(() => hub.close());
 
     const legacyId = `legacy-hub-${user.userId}`;
@@ -418,9 +417,7 @@ export class Workload {
         first();
         this.outages.ready(id);
       });
-      runner.socket.on("disconnect", () => this.outages.lost(id, "socketio"));
-      runner.socket.io.on("reconnect_attempt", () => this.outages.attempt(id));
-      runner.socket.on("connect", () => this.outages.connected(id));
+      this.outages.watch(id, runner.socket);
       runner.start();
       this.closers.push(() => runner.stop());
     }
@@ -430,9 +427,7 @@ export class Workload {
       nativeFirst();
       this.outages.ready("runner-current");
     });
-    native.socket.on("disconnect", () => this.outages.lost("runner-current", "socketio"));
-    native.socket.io.on("reconnect_attempt", () => this.outages.attempt("runner-current"));
-    native.socket.on("connect", () => this.outages.connected("runner-current"));
+    this.outages.watch("runner-current", native.socket);
     this.closers.push(() => native.close());
     const legacyFirst = once();
     const legacy = new LegacyRunnerClient({ relayUrl: this.options.url, apiKey: user.key, runnerId: `fault-legacy-${secret()}`, runnerSecret: secret(), name: "legacy" });

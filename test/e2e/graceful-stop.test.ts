@@ -1,14 +1,14 @@
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../protocol/index.js";
-import { awaitMesh, clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
+import type { NodeProcess } from "../helpers/cluster.js";
 import { connectCli, connected, Recorder, type CliSocket } from "../helpers/clients.js";
 import { LegacyClient } from "../helpers/legacy.js";
-import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
+import { startTwoNodes, type TwoNodes } from "../helpers/two-nodes.js";
 import { sleep, waitFor } from "../helpers/wait.js";
 
 /**
- * SIGTERM is a staged stop (docs/operations.md, "Rolling restarts"): `/readyz` answers 503 at once while
+ * SIGTERM is a staged stop (docs/operations.md, "Rolling restarts and faults"): `/readyz` answers 503 at once while
  * the node keeps serving for its drain delay (a load balancer takes it out meanwhile), then it stops
  * listening and closes every connection so that clients move: Socket.IO clients see a lost transport
  * (they reconnect), legacy clients close code 1012; Redis stays up until they are gone; the process
@@ -18,28 +18,19 @@ import { sleep, waitFor } from "../helpers/wait.js";
 const DRAIN_MS = 1_500;
 
 describe("graceful stop", () => {
-  let redis: TestRedis;
-  let A: NodeProcess, B: NodeProcess;
-  let shared: Awaited<ReturnType<typeof clusterState>>;
+  let cluster: TwoNodes;
+  let A: NodeProcess;
   let key: string;
   const closers: Array<() => void> = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const prefix = uniquePrefix();
-    [A, B] = (await Promise.all([
-      startNode({ name: "A", redisUrl: redis.url, prefix, env: { PIZZAPI_DRAIN_DELAY_MS: String(DRAIN_MS), PIZZAPI_SHUTDOWN_GRACE_MS: "3000" } }),
-      startNode({ name: "B", redisUrl: redis.url, prefix }),
-    ])) as [NodeProcess, NodeProcess];
-    await awaitMesh([A, B]);
-    shared = await clusterState(redis.url, prefix);
-    key = (await shared.state.keys.create({ userId: "alice", userName: "Alice" })).key;
+    cluster = await startTwoNodes({ A: { PIZZAPI_DRAIN_DELAY_MS: String(DRAIN_MS), PIZZAPI_SHUTDOWN_GRACE_MS: "3000" } });
+    ({ A } = cluster);
+    key = (await cluster.shared.state.keys.create({ userId: "alice", userName: "Alice" })).key;
   }, 30_000);
   afterAll(async () => {
     for (const close of closers) close();
-    await Promise.all([A, B].map((n) => n?.stop()));
-    await shared?.close();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   const status = async (url: string, path: string): Promise<number | "refused"> => {
@@ -97,7 +88,7 @@ describe("graceful stop", () => {
     expect(A.logs.some((l) => l.includes("connections closed, closing shared state") && l.includes('"allGone":true'))).toBe(true);
 
     // The session is intact for the CLI to continue on B.
-    expect(await shared.state.sessions.get(reg.sessionId)).toMatchObject({ live: true, seq: 1 });
+    expect(await cluster.shared.state.sessions.get(reg.sessionId)).toMatchObject({ live: true, seq: 1 });
     await sleep(0);
   });
 });

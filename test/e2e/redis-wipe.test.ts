@@ -4,10 +4,10 @@ import { HubClient } from "../../clients/browser/hub.js";
 import { ViewerClient } from "../../clients/browser/viewer.js";
 import { LegacyCliClient } from "../../clients/legacy/cli-client.js";
 import { RelayClient } from "../../clients/socketio/cli-client.js";
-import { awaitMesh, clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
+import type { NodeProcess } from "../helpers/cluster.js";
 import { LegacyClient } from "../helpers/legacy.js";
 import { login } from "../helpers/relay.js";
-import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
+import { startTwoNodes, type TwoNodes } from "../helpers/two-nodes.js";
 import { waitFor } from "../helpers/wait.js";
 
 /**
@@ -27,24 +27,20 @@ interface Numbered {
 }
 
 describe("shared state wiped under a live cluster", () => {
-  let redis: TestRedis;
+  let cluster: TwoNodes;
   let prefix: string;
   let A: NodeProcess, B: NodeProcess;
-  let shared: Awaited<ReturnType<typeof clusterState>>;
+  let shared: TwoNodes["shared"];
   const closers: Array<() => void> = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    prefix = uniquePrefix();
-    [A, B] = (await Promise.all(["A", "B"].map((name) => startNode({ name, redisUrl: redis.url, prefix, env: { PIZZAPI_EPOCH_CHECK_MS: String(EPOCH_CHECK_MS) } })))) as [NodeProcess, NodeProcess];
-    await awaitMesh([A, B]);
-    shared = await clusterState(redis.url, prefix);
+    const env = { PIZZAPI_EPOCH_CHECK_MS: String(EPOCH_CHECK_MS) };
+    cluster = await startTwoNodes({ A: env, B: env });
+    ({ prefix, A, B, shared } = cluster);
   }, 30_000);
   afterAll(async () => {
     for (const close of closers) close();
-    await Promise.all([A, B].map((n) => n?.stop()));
-    await shared?.close();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it("reports that Redis does not persist", async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awaitMesh, clusterState, startNode, type NodeProcess } from "../helpers/cluster.js";
+import type { NodeProcess } from "../helpers/cluster.js";
 import { connectCli, connectHub, connectRunner, connectTerminal, connectViewer, connected, Recorder } from "../helpers/clients.js";
 import { LegacyClient } from "../helpers/legacy.js";
 import { legacyCli, legacyRunner } from "../helpers/legacy-flows.js";
 import { login } from "../helpers/relay.js";
-import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
+import { startTwoNodes, type TwoNodes } from "../helpers/two-nodes.js";
 
 /**
  * Revoking an API key revokes what it opened (docs/operations.md, "Revoking a key"): on two nodes, every
@@ -18,23 +18,19 @@ const CHECK_MS = 400;
 const WITHIN_MS = 3_000;
 
 describe("revoking a key", () => {
-  let redis: TestRedis;
+  let cluster: TwoNodes;
   let A: NodeProcess, B: NodeProcess;
-  let shared: Awaited<ReturnType<typeof clusterState>>;
+  let shared: TwoNodes["shared"];
   const closers: Array<() => void> = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const prefix = uniquePrefix();
-    [A, B] = (await Promise.all(["A", "B"].map((name) => startNode({ name, redisUrl: redis.url, prefix, env: { PIZZAPI_REVOCATION_CHECK_MS: String(CHECK_MS) } })))) as [NodeProcess, NodeProcess];
-    await awaitMesh([A, B]);
-    shared = await clusterState(redis.url, prefix);
+    const env = { PIZZAPI_REVOCATION_CHECK_MS: String(CHECK_MS) };
+    cluster = await startTwoNodes({ A: env, B: env });
+    ({ A, B, shared } = cluster);
   }, 30_000);
   afterAll(async () => {
     for (const close of closers) close();
-    await Promise.all([A, B].map((n) => n?.stop()));
-    await shared?.close();
-    await redis?.stop();
+    await cluster?.stop();
   });
 
   it("closes every live connection it authenticated, on every node, both stacks, and voids its logins", async () => {
