@@ -143,7 +143,8 @@ export async function openLegacyCli(url: string, apiKey: string, inc: Incidents)
   }
 }
 
-export type OnEvent = (seq: unknown, event: unknown) => void;
+/** `publishedAt`: when the server broadcast it (native viewers only; legacy frames do not carry it). */
+export type OnEvent = (seq: unknown, event: unknown, publishedAt?: number) => void;
 export interface Watcher {
   close(): void;
 }
@@ -155,7 +156,7 @@ export async function openNativeViewer(url: string, cookie: string, sessionId: s
     auth: { sessionId, protocolVersion: PROTOCOL_VERSION, clientVersion: "bench" },
   });
   let closing = false;
-  socket.on("event", (frame) => onEvent(frame.seq, frame.event));
+  socket.on("event", (frame) => onEvent(frame.seq, frame.event, frame.publishedAt));
   try {
     const hello = await withTimeout(
       new Promise<{ replayOnly?: true }>((resolveHello, reject) => {

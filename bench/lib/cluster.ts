@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { staleBuild } from "../../scripts/dist-freshness.js";
 import { freePort } from "../../test/helpers/redis.js";
 
@@ -21,16 +22,35 @@ export interface BenchNode {
   killNow(): void;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** The process's own CPU, heap and GC counts (bench/lib/probe.mjs); only with `probe: true`. */
+  probe(options?: { gc?: boolean; reset?: boolean }): Promise<ProbeReading>;
+  /** Milliseconds from spawn to the first healthy answer. */
+  startupMs: number;
+}
+
+/** What bench/lib/probe.mjs answers. */
+export interface ProbeReading {
+  cpuMicros: { user: number; system: number };
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  gc: { minor: number; major: number; other: number; ms: number; maxPauseMs: number };
+  /** Event-loop delay since the last reading taken with `reset`. */
+  loop: { p99Ms: number; maxMs: number };
 }
 
 
 export interface BenchNodeOptions {
   name: string;
-  redisUrl: string;
+  /** Absent: embedded mode (no Redis). */
+  redisUrl?: string;
   prefix: string;
   env?: Record<string, string>;
   /** Extra arguments of the node binary (e.g. `--cpu-prof`), before the script. */
   nodeArgs?: string[];
+  /** Preload bench/lib/probe.mjs over an IPC channel (`BenchNode.probe`), with --expose-gc. */
+  probe?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -67,15 +87,32 @@ async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNo
     PORT: String(port),
     PIZZAPI_HOST: "127.0.0.1",
     PIZZAPI_BASE_URL: "http://relay.bench",
-    PIZZAPI_REDIS_URL: options.redisUrl,
+    ...(options.redisUrl ? { PIZZAPI_REDIS_URL: options.redisUrl, PIZZAPI_SIO_ADAPTER: "redis-streams" } : {}),
     PIZZAPI_REDIS_PREFIX: options.prefix,
-    PIZZAPI_SIO_ADAPTER: "redis-streams",
     PIZZAPI_LOG_LEVEL: "warn",
     PIZZAPI_NODE_ID: options.name,
     PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-bench-")),
     ...options.env,
   };
-  const proc: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, "start"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnServer(options.name, [...(options.nodeArgs ?? []), BIN, "start"], env, port, options.probe === true);
+}
+
+/** Starts the bare Socket.IO reference (bench/lib/bare-server.ts), probed like a relay node. */
+export async function startBareServer(name: string, redisUrl?: string, prefix = ""): Promise<BenchNode> {
+  const port = await freePort();
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), PORT: String(port), REDIS_PREFIX: prefix };
+  if (redisUrl) env.REDIS_URL = redisUrl;
+  return spawnServer(name, ["--import", "tsx", join(ROOT, "bench/lib/bare-server.ts")], env, port, true, "/socket.io/?EIO=4&transport=polling");
+}
+
+/**
+ * Spawns a server process and waits until `healthPath` answers 200. With `probe`, the process preloads
+ * bench/lib/probe.mjs on an IPC channel and runs with --expose-gc.
+ */
+async function spawnServer(name: string, args: string[], env: Record<string, string>, port: number, probe: boolean, healthPath = "/healthz"): Promise<BenchNode> {
+  const spawnedAt = performance.now();
+  const probeArgs = probe ? ["--expose-gc", "--import", pathToFileURL(join(ROOT, "bench/lib/probe.mjs")).href] : [];
+  const proc: ChildProcess = spawn(process.execPath, [...probeArgs, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe", ...(probe ? (["ipc"] as const) : [])] });
   const logs: string[] = [];
   const collect = (chunk: Buffer): void => {
     for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(line);
@@ -88,28 +125,46 @@ async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNo
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (dead) throw new Error(`${options.name} exited before it was healthy:\n${logs.join("\n")}`);
+    if (dead) throw new Error(`${name} exited before it was healthy:\n${logs.join("\n")}`);
     try {
-      const res = await fetch(`${url}/healthz`);
+      const res = await fetch(`${url}${healthPath}`);
       if (res.ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       proc.kill("SIGKILL");
-      throw new Error(`${options.name} not healthy after 30 s:\n${logs.join("\n")}`);
+      throw new Error(`${name} not healthy after 30 s:\n${logs.join("\n")}`);
     }
-    await sleep(100);
+    await sleep(20);
   }
+  const startupMs = performance.now() - spawnedAt;
+  let probes = 0;
+  const probeOnce = (options?: { gc?: boolean; reset?: boolean }): Promise<ProbeReading> =>
+    new Promise((answered, failed) => {
+      if (!proc.send) return failed(new Error(`${name} was started without a probe`));
+      const id = ++probes;
+      const timer = setTimeout(() => failed(new Error(`${name}: no probe answer in 10 s`)), 10_000);
+      const onMessage = (msg: unknown): void => {
+        if (typeof msg !== "object" || msg === null || (msg as { probe?: unknown }).probe !== id) return;
+        clearTimeout(timer);
+        proc.off("message", onMessage);
+        answered(msg as ProbeReading);
+      };
+      proc.on("message", onMessage);
+      proc.send({ probe: id, gc: options?.gc === true, reset: options?.reset === true });
+    });
   const killNow = (): void => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
   };
   return {
-    name: options.name,
+    name,
     url,
     port,
     pid: proc.pid ?? -1,
     logs,
+    startupMs,
+    probe: probeOnce,
     killNow,
     kill: async () => {
       killNow();

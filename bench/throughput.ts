@@ -1,0 +1,558 @@
+/**
+ * The relay's cost per event against a bare Socket.IO server doing only the fan-out (issue 13; results
+ * and how to read them: bench/README.md "throughput.ts"). Every figure is a measurement of this run:
+ * the reference runs in the same process tree, interleaved with the relay, so ratios compare like with
+ * like on whatever machine runs it. Exits 0 whatever the figures; 1 if a server cannot be set up, 2 for
+ * a bad flag.
+ */
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startRedis, type TestRedis } from "../test/helpers/redis.js";
+import type { ClientRun, Command, PopulationSpec, Reply } from "./lib/population.js";
+import { awaitBenchMesh, benchLogin, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
+import { fmt, latencyStats, markdownTable, type LatencyStats } from "./lib/stats.js";
+
+const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughput -- [options])
+
+  --nodes N        1: one embedded relay per stack (default); 3: three relays over Redis (redis-streams)
+  --sessions N     sessions per population, one CLI and one viewer each (default 1000)
+  --rates LIST     total events/s, comma-separated (default 1000,2000,3000,4000,6000; 3 nodes: 1000,2000,3000,4000)
+  --seconds S      measured window of one run (default 8)
+  --warmup S       unmeasured publishing before each window (default 2)
+  --variants LIST  which populations (1 node: sio,legacy,bare; 3 nodes: nn,nl,ln,ll,bare)
+  --idle N         idle viewers per kind for the memory figures, 0 to skip (default 3000)
+  --event-bytes N  JSON size of one event (default 512)
+  --relay-env K=V  an extra setting for every relay (repeatable), e.g. PIZZAPI_RECOVERY_WINDOW_MS=0
+  --cpu-prof DIR   write a V8 CPU profile of every relay into DIR (relays stop gracefully at the end)
+  --out FILE       where to write the JSON results (default bench/results/throughput-<nodes>n.json),
+                   and the Markdown report next to it (.md)
+  --help`;
+
+const { values: flags } = parseArgs({
+  options: {
+    nodes: { type: "string", default: "1" },
+    sessions: { type: "string", default: "1000" },
+    rates: { type: "string" },
+    seconds: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    variants: { type: "string" },
+    idle: { type: "string", default: "3000" },
+    "event-bytes": { type: "string", default: "512" },
+    "relay-env": { type: "string", multiple: true },
+    out: { type: "string" },
+    "cpu-prof": { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+function positive(name: string, raw: string, integer = true): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    process.stderr.write(`--${name}: not a valid number: ${raw}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const NODES = positive("nodes", flags.nodes);
+if (NODES !== 1 && NODES !== 3) {
+  process.stderr.write(`--nodes: 1 or 3\n`);
+  process.exit(2);
+}
+const CLUSTER = NODES === 3;
+const SESSIONS = positive("sessions", flags.sessions);
+const RATES = (flags.rates ?? (CLUSTER ? "1000,2000,3000,4000" : "1000,2000,3000,4000,6000")).split(",").map((r) => positive("rates", r.trim()));
+const WINDOW_S = positive("seconds", flags.seconds, false);
+const WARMUP_S = positive("warmup", flags.warmup, false);
+const IDLE = positive("idle", flags.idle);
+const EVENT_BYTES = positive("event-bytes", flags["event-bytes"]);
+const RELAY_ENV: Record<string, string> = {};
+for (const kv of flags["relay-env"] ?? []) {
+  const at = kv.indexOf("=");
+  if (at < 1) {
+    process.stderr.write(`--relay-env: KEY=VALUE expected, got ${kv}\n`);
+    process.exit(2);
+  }
+  RELAY_ENV[kv.slice(0, at)] = kv.slice(at + 1);
+}
+
+interface VariantSpec extends PopulationSpec {
+  label: string;
+}
+const ALL_VARIANTS: VariantSpec[] = CLUSTER
+  ? [
+      { key: "nn", label: "relay, Socket.IO → Socket.IO", cli: "native", viewer: "native", bare: false },
+      { key: "nl", label: "relay, Socket.IO → legacy", cli: "native", viewer: "legacy", bare: false },
+      { key: "ln", label: "relay, legacy → Socket.IO", cli: "legacy", viewer: "native", bare: false },
+      { key: "ll", label: "relay, legacy → legacy", cli: "legacy", viewer: "legacy", bare: false },
+      { key: "bare", label: "bare Socket.IO", cli: "native", viewer: "native", bare: true },
+    ]
+  : [
+      { key: "sio", label: "relay, Socket.IO clients", cli: "native", viewer: "native", bare: false },
+      { key: "legacy", label: "relay, legacy clients", cli: "legacy", viewer: "legacy", bare: false },
+      { key: "bare", label: "bare Socket.IO", cli: "native", viewer: "native", bare: true },
+    ];
+const wantedVariants = flags.variants?.split(",").map((v) => v.trim());
+const VARIANTS = wantedVariants ? ALL_VARIANTS.filter((v) => wantedVariants.includes(v.key)) : ALL_VARIANTS;
+if (VARIANTS.length === 0) {
+  process.stderr.write(`--variants: none of ${ALL_VARIANTS.map((v) => v.key).join(",")}\n`);
+  process.exit(2);
+}
+
+const ROOT = resolve(import.meta.dirname, "..");
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const processes: BenchNode[] = [];
+/** The client processes, one per population. */
+const clients: ChildProcess[] = [];
+let redis: TestRedis | null = null;
+process.on("exit", () => {
+  for (const p of processes) p.killNow();
+  for (const c of clients) c.kill("SIGKILL");
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Servers
+
+/** The servers one population talks to (three relays in a cluster, one server otherwise). */
+interface Target {
+  servers: BenchNode[];
+  apiKey: string;
+  cookie: string;
+}
+
+function mintKey(dataDir: string): string {
+  const out = execFileSync(process.execPath, [join(ROOT, "bin/pizzapi-relay.js"), "keys", "create", "--user", "bench", "--json"], {
+    env: { PATH: process.env.PATH ?? "", PIZZAPI_DATA_DIR: dataDir, ...(redis ? { PIZZAPI_REDIS_URL: redis.url, PIZZAPI_REDIS_PREFIX: "bench:" } : {}) },
+    encoding: "utf8",
+  });
+  return (JSON.parse(out) as { key: string }).key;
+}
+
+const relayEnv = (dataDir: string): Record<string, string> => ({
+  PIZZAPI_DATA_DIR: dataDir,
+  // A bench session lives as long as the bench; every population belongs to one user.
+  PIZZAPI_EPHEMERAL_TTL_MS: String(24 * 3_600_000),
+  PIZZAPI_EPHEMERAL_SWEEP_MS: String(3_600_000),
+  PIZZAPI_MAX_SESSIONS_PER_USER: String(10 * SESSIONS + IDLE + 100),
+  ...RELAY_ENV,
+});
+
+const profileArgs = flags["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(flags["cpu-prof"])] : [];
+
+async function startRelays(name: string): Promise<Target> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), "pizzapi-throughput-"));
+  const apiKey = mintKey(dataDir);
+  const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
+  const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: profileArgs, ...(redis ? { redisUrl: redis.url } : {}) })));
+  processes.push(...servers);
+  if (CLUSTER) await awaitBenchMesh(servers);
+  return { servers, apiKey, cookie: await benchLogin(servers[0]?.url ?? "", apiKey) };
+}
+
+async function startBare(name: string): Promise<Target> {
+  const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
+  const servers = await Promise.all(names.map((n) => startBareServer(n, redis?.url, "bench:")));
+  processes.push(...servers);
+  return { servers, apiKey: "", cookie: "" };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Populations: SESSIONS sessions, one CLI and one viewer each, in a process of their own
+
+/** A population's client process (bench/lib/population.ts), driven over IPC. */
+class Population {
+  private readonly proc: ChildProcess;
+  private readonly waiting: Array<(reply: Reply) => void> = [];
+  /** Called when the client opens and closes a measured window (the servers are probed then). */
+  onWindow: ((edge: "open" | "close") => void) | null = null;
+
+  constructor(
+    readonly spec: VariantSpec,
+    readonly target: Target,
+  ) {
+    this.proc = fork(join(ROOT, "bench/lib/population.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc.on("message", (reply: Reply) => {
+      if (reply.op === "window-open" || reply.op === "window-close") return this.onWindow?.(reply.op === "window-open" ? "open" : "close");
+      this.waiting.shift()?.(reply);
+    });
+    clients.push(this.proc);
+  }
+
+  private ask(cmd: Command): Promise<Reply> {
+    return new Promise((answered, failed) => {
+      this.waiting.push((reply) => (reply.op === "failed" ? failed(new Error(`${this.spec.key} clients: ${reply.error}`)) : answered(reply)));
+      this.proc.send(cmd);
+    });
+  }
+
+  async open(): Promise<number> {
+    const urls = this.target.servers.map((s) => s.url);
+    const reply = await this.ask({ op: "open", spec: this.spec, urls, apiKey: this.target.apiKey, cookie: this.target.cookie, sessions: SESSIONS, eventBytes: EVENT_BYTES });
+    return reply.op === "opened" ? reply.seconds : NaN;
+  }
+
+  async run(rate: number): Promise<ClientRun> {
+    const reply = await this.ask({ op: "run", rate, warmupS: WARMUP_S, windowS: WINDOW_S });
+    if (reply.op !== "result") throw new Error(`${this.spec.key}: unexpected reply ${reply.op}`);
+    return reply.run;
+  }
+
+  async idle(count: number, url: string): Promise<void> {
+    await this.ask({ op: "idle-open", count, url });
+  }
+
+  async closeIdle(): Promise<void> {
+    await this.ask({ op: "idle-close" });
+  }
+
+  close(): void {
+    if (this.proc.connected) this.proc.send({ op: "close" } satisfies Command);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One run: the client process publishes and measures; here, the servers are probed over its window
+
+interface ServerFigures {
+  /** Worst server's event-loop delay p99 and longest GC pause in the window. */
+  loopP99Ms: number;
+  gcMaxPauseMs: number;
+  cpuMsPer1k: number;
+  heapMiB: number;
+  rssMiB: number;
+  minorGcPer1k: number;
+  gcMsPer1k: number;
+}
+
+interface Run {
+  variant: string;
+  rate: number;
+  order: number;
+  sentInWindow: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  latency: LatencyStats;
+  /** Send to the server's broadcast (native viewers only): the rest of the latency is the way out. */
+  inbound: LatencyStats;
+  server: ServerFigures;
+  bench: { lagP99Ms: number; cpuPct: number; gcMs: number; gcMaxMs: number };
+  incidents: number;
+}
+
+function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSamples: number[], events: number): ServerFigures {
+  let cpu = 0;
+  let minor = 0;
+  let gcMs = 0;
+  let rss = 0;
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i];
+    const b = after[i];
+    if (!a || !b) continue;
+    cpu += (b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system) / 1000;
+    minor += b.gc.minor - a.gc.minor;
+    gcMs += b.gc.ms - a.gc.ms;
+    rss += b.rss;
+  }
+  const k = Math.max(events, 1) / 1000;
+  const heap = heapSamples.length ? heapSamples.reduce((x, y) => x + y, 0) / heapSamples.length : after.reduce((x, y) => x + y.heapUsed, 0);
+  return {
+    loopP99Ms: Math.max(...after.map((r) => r.loop.p99Ms)),
+    gcMaxPauseMs: Math.max(...after.map((r) => r.gc.maxPauseMs)),
+    cpuMsPer1k: cpu / k,
+    heapMiB: heap / 2 ** 20,
+    rssMiB: rss / 2 ** 20,
+    minorGcPer1k: minor / k,
+    gcMsPer1k: gcMs / k,
+  };
+}
+
+async function runOnce(pop: Population, rate: number, order: number): Promise<{ run: Run; latencies: number[] }> {
+  const servers = pop.target.servers;
+  let before: ProbeReading[] = [];
+  let after: ProbeReading[] = [];
+  const heapSamples: number[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  let closed: Promise<void> = Promise.resolve();
+  pop.onWindow = (edge) => {
+    if (edge === "open") {
+      void Promise.all(servers.map((s) => s.probe({ reset: true }))).then((r) => (before = r));
+      sampler = setInterval(() => void Promise.all(servers.map((s) => s.probe())).then((r) => heapSamples.push(r.reduce((x, y) => x + y.heapUsed, 0))), 1000);
+    } else {
+      clearInterval(sampler);
+      closed = Promise.all(servers.map((s) => s.probe())).then((r) => void (after = r));
+    }
+  };
+  const client = await pop.run(rate);
+  await closed;
+  pop.onWindow = null;
+  const run: Run = {
+    variant: pop.spec.key,
+    rate,
+    order,
+    sentInWindow: client.sentInWindow,
+    delivered: client.delivered,
+    lost: client.lost,
+    duplicated: client.duplicated,
+    outOfOrder: client.outOfOrder,
+    latency: latencyStats(Float64Array.from(client.latencies)),
+    inbound: latencyStats(Float64Array.from(client.inbound)),
+    server: serverFigures(before, after, heapSamples, client.latencies.length),
+    bench: { lagP99Ms: client.lagP99Ms, cpuPct: client.cpuPct, gcMs: client.gcMs, gcMaxMs: client.gcMaxMs },
+    incidents: client.incidents,
+  };
+  if (client.samples.length > 0 && order === 0) process.stdout.write(`incidents (${pop.spec.key}): ${client.samples.join("; ")}\n`);
+  return { run, latencies: client.latencies };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Idle memory per connection
+
+interface IdleFigures {
+  variant: string;
+  connections: number;
+  heapKiBPerConnection: number;
+  rssKiBPerConnection: number;
+}
+
+async function idleMemory(pop: Population): Promise<IdleFigures> {
+  const server = pop.target.servers[0];
+  if (!server) throw new Error("no server");
+  const before = await server.probe({ gc: true });
+  await pop.idle(IDLE, server.url);
+  await sleep(1_000);
+  const after = await server.probe({ gc: true });
+  await pop.closeIdle();
+  await sleep(1_000);
+  return {
+    variant: pop.spec.key,
+    connections: IDLE,
+    heapKiBPerConnection: (after.heapUsed - before.heapUsed) / 1024 / IDLE,
+    rssKiBPerConnection: (after.rss - before.rss) / 1024 / IDLE,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report
+
+const range = (xs: number[], digits = 1): string => {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return fmt(lo, digits) === fmt(hi, digits) ? fmt(lo, digits) : `${fmt(lo, digits)}–${fmt(hi, digits)}`;
+};
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+
+interface Cell {
+  variant: string;
+  rate: number;
+  runs: Run[];
+  lost: number;
+  p99Pooled: number;
+  cpuMsPer1k: number;
+}
+
+function cellsOf(runs: Run[], pooled: Map<string, number[]>): Cell[] {
+  const cells: Cell[] = [];
+  for (const rate of RATES) {
+    for (const v of VARIANTS) {
+      const rs = runs.filter((r) => r.rate === rate && r.variant === v.key);
+      if (rs.length === 0) continue;
+      const all = Float64Array.from(pooled.get(`${v.key}@${rate}`) ?? []);
+      cells.push({
+        variant: v.key,
+        rate,
+        runs: rs,
+        lost: rs.reduce((a, r) => a + r.lost, 0),
+        p99Pooled: latencyStats(all).p99,
+        cpuMsPer1k: meanOf(rs.map((r) => r.server.cpuMsPer1k)),
+      });
+    }
+  }
+  return cells;
+}
+
+function resultTable(cells: Cell[]): string {
+  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "bench lag p99"]];
+  for (const c of cells) {
+    rows.push([
+      String(c.rate),
+      c.variant,
+      range(c.runs.map((r) => r.delivered / (WARMUP_S + WINDOW_S)), 0),
+      String(c.lost),
+      range(c.runs.map((r) => r.latency.p50)),
+      range(c.runs.map((r) => r.latency.p99)),
+      range(c.runs.map((r) => r.latency.max)),
+      range(c.runs.map((r) => r.server.cpuMsPer1k)),
+      range(c.runs.map((r) => r.server.heapMiB), 0),
+      range(c.runs.map((r) => r.server.minorGcPer1k), 2),
+      range(c.runs.map((r) => r.server.gcMsPer1k), 2),
+      range(c.runs.map((r) => r.bench.lagP99Ms)),
+    ]);
+  }
+  return markdownTable(rows);
+}
+
+function ratioTable(cells: Cell[]): string {
+  const rows = [["rate ev/s", ...VARIANTS.filter((v) => !v.bare).map((v) => `${v.key} CPU ÷ bare`), ...(CLUSTER ? [] : ["legacy ÷ sio"])]];
+  for (const rate of RATES) {
+    const at = (key: string): Cell | undefined => cells.find((c) => c.rate === rate && c.variant === key);
+    const bare = at("bare");
+    const row = [String(rate)];
+    for (const v of VARIANTS.filter((x) => !x.bare)) row.push(bare ? fmt((at(v.key)?.cpuMsPer1k ?? NaN) / bare.cpuMsPer1k, 2) : "–");
+    if (!CLUSTER) row.push(fmt((at("legacy")?.cpuMsPer1k ?? NaN) / (at("sio")?.cpuMsPer1k ?? NaN), 2));
+    rows.push(row);
+  }
+  return markdownTable(rows);
+}
+
+function verdicts(cells: Cell[]): string[] {
+  const lines: string[] = [];
+  const at = (key: string, rate: number): Cell | undefined => cells.find((c) => c.rate === rate && c.variant === key);
+  const verdict = (ok: boolean): string => (ok ? "MET" : "NOT MET");
+  if (!CLUSTER) {
+    const top = 6000;
+    for (const key of ["sio", "legacy"]) {
+      const c = at(key, top);
+      if (c) lines.push(`${key} at ${top} ev/s: p99 ${fmt(c.p99Pooled)} ms, lost ${c.lost} (goal ≤ 25 ms, 0 lost): ${verdict(c.p99Pooled <= 25 && c.lost === 0)}`);
+    }
+    const sio = at("sio", top);
+    const legacy = at("legacy", top);
+    const bare = at("bare", top);
+    if (sio && bare) lines.push(`CPU per event, sio ÷ bare at ${top}: ${fmt(sio.cpuMsPer1k / bare.cpuMsPer1k, 2)} (goal ≤ 1.5): ${verdict(sio.cpuMsPer1k / bare.cpuMsPer1k <= 1.5)}`);
+    if (sio && legacy)
+      lines.push(`CPU per event, legacy ÷ sio at ${top}: ${fmt(legacy.cpuMsPer1k / sio.cpuMsPer1k, 2)} (goal ≤ 1.2): ${verdict(legacy.cpuMsPer1k / sio.cpuMsPer1k <= 1.2)}`);
+  } else {
+    for (const v of VARIANTS) {
+      const c = at(v.key, 2000);
+      if (c && !v.bare) lines.push(`${v.key} at 2000 ev/s: p99 ${fmt(c.p99Pooled)} ms, lost ${c.lost} (goal ≤ 25 ms, 0 lost): ${verdict(c.p99Pooled <= 25 && c.lost === 0)}`);
+    }
+  }
+  for (const v of VARIANTS) {
+    const ok = RATES.filter((r) => {
+      const c = at(v.key, r);
+      return c !== undefined && c.p99Pooled <= 25 && c.lost === 0;
+    });
+    // Sustainable: the highest rate such that it and every lower rate met the bar.
+    let sustained: number | null = null;
+    for (const r of [...RATES].sort((a, b) => a - b)) {
+      if (!ok.includes(r)) break;
+      sustained = r;
+    }
+    lines.push(`sustainable rate (p99 ≤ 25 ms, 0 lost), ${v.key}: ${sustained === null ? `below ${Math.min(...RATES)}` : `${sustained} ev/s${sustained === Math.max(...RATES) ? " (the highest rate run)" : ""}`}`);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  if (CLUSTER) redis = await startRedis();
+  // Servers: a relay (cluster) per relay population in one node mode, one cluster for all in three.
+  const targets = new Map<string, Target>();
+  const startup: Array<{ server: string; startupMs: number; idleRssMiB: number; idleHeapMiB: number }> = [];
+  let shared: Target | null = null;
+  for (const spec of VARIANTS) {
+    let target: Target;
+    if (spec.bare) target = await startBare(spec.key);
+    else if (CLUSTER) target = shared ??= await startRelays("relay");
+    else target = await startRelays(spec.key);
+    targets.set(spec.key, target);
+  }
+  for (const s of processes) {
+    const r = await s.probe();
+    startup.push({ server: s.name, startupMs: s.startupMs, idleRssMiB: r.rss / 2 ** 20, idleHeapMiB: r.heapUsed / 2 ** 20 });
+  }
+  process.stdout.write(`servers up: ${startup.map((s) => `${s.server} ${fmt(s.startupMs, 0)} ms, ${fmt(s.idleRssMiB, 0)} MiB RSS`).join("; ")}\n`);
+
+  const pops: Population[] = [];
+  for (const spec of VARIANTS) {
+    const target = targets.get(spec.key);
+    if (!target) continue;
+    const pop = new Population(spec, target);
+    pops.push(pop);
+    const seconds = await pop.open();
+    process.stdout.write(`population ${spec.key}: ${SESSIONS} sessions in ${fmt(seconds)} s\n`);
+  }
+
+  const idle: IdleFigures[] = [];
+  if (IDLE > 0 && !CLUSTER) {
+    for (const pop of pops) {
+      idle.push(await idleMemory(pop));
+      process.stdout.write(`idle ${pop.spec.key}: ${fmt(idle.at(-1)?.heapKiBPerConnection)} KiB heap per viewer\n`);
+    }
+  }
+
+  const runs: Run[] = [];
+  const pooled = new Map<string, number[]>();
+  let order = 0;
+  for (const rate of RATES) {
+    // A B C C B A: a drift in time weighs the same on every variant.
+    for (const pop of [...pops, ...[...pops].reverse()]) {
+      const { run, latencies } = await runOnce(pop, rate, order++);
+      runs.push(run);
+      const key = `${pop.spec.key}@${rate}`;
+      pooled.set(key, [...(pooled.get(key) ?? []), ...latencies]);
+      process.stdout.write(
+        `${String(rate).padStart(5)} ev/s ${pop.spec.key.padEnd(6)} p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} max ${fmt(run.latency.max)} ms (in p50 ${fmt(run.inbound.p50)} p99 ${fmt(run.inbound.p99)}), lost ${run.lost}, ` +
+          `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
+      );
+      await sleep(500);
+    }
+  }
+  const cells = cellsOf(runs, pooled);
+  const lines = [
+    `# throughput: ${NODES} node${NODES > 1 ? "s" : ""}, ${SESSIONS} sessions × 1 viewer per variant, ${EVENT_BYTES} B events, ${WARMUP_S} s warm-up + ${WINDOW_S} s window per run, runs A B C C B A per rate`,
+    "",
+    resultTable(cells),
+    "",
+    "Server CPU per event against the bare Socket.IO server (same rate, mean of both runs):",
+    "",
+    ratioTable(cells),
+    "",
+  ];
+  if (idle.length > 0) {
+    lines.push(`Idle memory per viewer connection (${IDLE} viewers opened on one server, after a full GC):`, "");
+    lines.push(markdownTable([["variant", "heap KiB / connection", "RSS KiB / connection"], ...idle.map((i) => [i.variant, fmt(i.heapKiBPerConnection), fmt(i.rssKiBPerConnection)])]), "");
+  }
+  lines.push("Startup (spawn to first healthy answer) and idle memory before any client:", "");
+  lines.push(markdownTable([["server", "startup ms", "idle RSS MiB", "idle heap MiB"], ...startup.map((s) => [s.server, fmt(s.startupMs, 0), fmt(s.idleRssMiB), fmt(s.idleHeapMiB)])]), "");
+  lines.push("Goals (issue 13):", "", ...verdicts(cells).map((l) => `- ${l}`), "");
+  const warnings = runs.filter((r) => r.bench.lagP99Ms > 20).map((r) => `client event loop lag p99 ${fmt(r.bench.lagP99Ms)} ms in ${r.variant}@${r.rate}: latency there includes the bench's own delay`);
+  if (warnings.length > 0) lines.push("Warnings:", "", ...warnings.map((w) => `- ${w}`), "");
+  lines.push(`Machine: ${os.availableParallelism()} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; run took ${fmt((Date.now() - started) / 60_000)} min.`);
+  const text = lines.join("\n");
+  process.stdout.write(`\n${text}\n`);
+  const out = flags.out ? resolve(flags.out) : join(ROOT, `bench/results/throughput-${NODES}n.json`);
+  mkdirSync(resolve(out, ".."), { recursive: true });
+  writeFileSync(out, JSON.stringify({ config: { NODES, SESSIONS, RATES, WINDOW_S, WARMUP_S, IDLE, EVENT_BYTES, RELAY_ENV }, startup, idle, runs, report: text }, null, 2));
+  // The report as Markdown next to it: bench/results/throughput-<n>n.md is the committed result.
+  const report = out.replace(/\.json$/, "") + ".md";
+  writeFileSync(report, `${text}\n`);
+  process.stdout.write(`\nJSON: ${out}\nreport: ${report}\n`);
+  for (const pop of pops) pop.close();
+  return 0;
+}
+
+main().then(
+  async (code) => {
+    // A profile is written when the process exits by itself: relays stop gracefully then.
+    await Promise.all(processes.map((p) => (profileArgs.length > 0 ? p.stop() : p.kill())));
+    await redis?.stop();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    process.stderr.write(`throughput bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await Promise.all(processes.map((p) => p.kill()));
+    await redis?.stop();
+    process.exit(1);
+  },
+);
