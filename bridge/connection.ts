@@ -47,7 +47,7 @@ export async function openLegacyConnection(
 class LegacyConnection implements LegacyPeer {
   private connected = false;
   /** Frames received before the namespace accepted the connection (middleware is async). */
-  private readonly pendingInbound: SocketPacket[] = [];
+  private readonly pendingInbound: Array<{ packet: SocketPacket; text: string }> = [];
   private readonly sequencer: OutboundSequencer | undefined;
   private closeSpec: CloseSpec | undefined;
   /**
@@ -131,8 +131,8 @@ class LegacyConnection implements LegacyPeer {
     const payload = translate(frame as Frame);
     if (payload === null) return;
     const packet: SocketPacket = { type: PacketType.EVENT, nsp: this.codec.namespace, data: [type, payload] };
-    if (this.connected) this.transport.inject(packet);
-    else this.pendingInbound.push(packet);
+    if (this.connected) this.transport.inject(packet, text);
+    else this.pendingInbound.push({ packet, text });
   }
 
   fromServer(packet: SocketPacket): void {
@@ -143,7 +143,7 @@ class LegacyConnection implements LegacyPeer {
         queueMicrotask(() => {
           this.connected = true;
           this.guarded(() => {
-            for (const pending of this.pendingInbound.splice(0)) this.transport.inject(pending);
+            for (const pending of this.pendingInbound.splice(0)) this.transport.inject(pending.packet, pending.text);
           });
         });
         return;
@@ -181,7 +181,7 @@ class LegacyConnection implements LegacyPeer {
     this.fill = { id, timer };
     const packet: SocketPacket = { type: PacketType.EVENT, nsp: this.codec.namespace, id, data: ["catch_up", { afterSeq }] };
     if (this.connected) this.transport.inject(packet);
-    else this.pendingInbound.push(packet);
+    else this.pendingInbound.push({ packet, text: "" });
   }
 
   private fillAnswered(reply: unknown): void {
@@ -201,11 +201,10 @@ class LegacyConnection implements LegacyPeer {
   }
 
   private emitFrames(event: string, payload: Frame): void {
-    const encode = ownEntry(this.codec.outbound, event);
-    for (const frame of encode ? encode(payload) : [asFrame(event, payload)]) {
+    for (const text of legacyTexts(this.codec, event, payload)) {
       // Labelled by the server's event name, never by a frame field a client could have chosen.
       this.count("out", event);
-      this.send(frame);
+      this.sendText(text);
     }
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;
@@ -218,13 +217,17 @@ class LegacyConnection implements LegacyPeer {
    * buffering without bound for a client that does not read.
    */
   private send(frame: Frame): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > LEGACY_BACKPRESSURE_LIMIT_BYTES) {
       if (this.dropped++ === 0) this.relay.log.warn({ namespace: this.codec.namespace }, "legacy client not reading: frames dropped");
       this.relay.metrics.eventsDropped.inc({ reason: "backpressure" });
       return;
     }
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(text);
   }
 
 
@@ -246,6 +249,22 @@ class LegacyConnection implements LegacyPeer {
     // reason over 123 bytes, which on this path (engine.io's close) ended the process.
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, cutToBytes(spec.reason, MAX_REASON_BYTES));
   }
+}
+
+/**
+ * The legacy text of a server event, encoded once per payload object: the recipients of one broadcast
+ * share its decoded payload (server/io/in-process-parser.ts), and codecs are pure, so every legacy
+ * recipient of the same codec would write the same text (docs/performance.md "The legacy path").
+ */
+const encodedByPayload = new WeakMap<Frame, { codec: EndpointCodec; event: string; texts: string[] }>();
+
+function legacyTexts(codec: EndpointCodec, event: string, payload: Frame): string[] {
+  const cached = encodedByPayload.get(payload);
+  if (cached && cached.codec === codec && cached.event === event) return cached.texts;
+  const encode = ownEntry(codec.outbound, event);
+  const texts = (encode ? encode(payload) : [asFrame(event, payload)]).map((frame) => JSON.stringify(frame));
+  encodedByPayload.set(payload, { codec, event, texts });
+  return texts;
 }
 
 /** How long a legacy viewer's live events wait for a gap to be filled from the log. */

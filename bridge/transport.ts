@@ -1,9 +1,10 @@
 import { Transport, transports } from "engine.io";
 import type { Packet as EnginePacket } from "engine.io-parser";
-import { Decoder, Encoder, type Packet as SocketPacket } from "socket.io-parser";
+import { Decoder, type Packet as SocketPacket } from "socket.io-parser";
 import type { WebSocket } from "ws";
 
 import { LEGACY_TRANSPORT_NAME } from "../protocol/index.js";
+import { deliverDecoded, packetOfEncoded } from "../server/io/in-process-parser.js";
 
 /** Name of the transport legacy connections use: `socket.conn.transport.name` tells the stacks apart. */
 export const LEGACY_TRANSPORT = LEGACY_TRANSPORT_NAME;
@@ -23,14 +24,17 @@ export interface LegacyPeer {
  *
  * Engine packets from the server: `open` is swallowed (legacy clients have no handshake), `ping` becomes
  * a WebSocket ping whose pong answers the engine (a dead legacy client is detected by the engine's own
- * ping timeout), and `message` packets are Socket.IO packets, decoded and handed to the peer.
+ * ping timeout), and `message` packets are Socket.IO packets, handed to the peer decoded. Both ways
+ * the relay's parser spares the text round trip (docs/performance.md "The legacy path"): a packet the
+ * server just encoded is taken back as the object it was encoded from, and injected packets reach
+ * the namespace as objects.
  */
 export class LegacyTransport extends Transport {
   static override upgradesTo: string[] = [];
   readonly ws: WebSocket;
   peer: LegacyPeer | null = null;
+  /** For packets no longer in the encoder's recent window (rare: writes queued for a while). */
   private readonly decoder = new Decoder();
-  private readonly encoder = new Encoder();
 
   constructor(req: { _query: Record<string, string>; websocket: WebSocket }) {
     super(req);
@@ -52,6 +56,11 @@ export class LegacyTransport extends Transport {
       if (packet.type === "ping") {
         if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
       } else if (packet.type === "message" && typeof packet.data === "string") {
+        const known = packetOfEncoded(packet.data);
+        if (known) {
+          this.peer?.fromServer(known);
+          continue;
+        }
         try {
           this.decoder.add(packet.data);
         } catch (err) {
@@ -68,11 +77,12 @@ export class LegacyTransport extends Transport {
     });
   }
 
-  /** Feeds a Socket.IO packet to the server as if the client had sent it. */
-  inject(packet: SocketPacket): void {
-    for (const encoded of this.encoder.encode(packet)) {
-      if (typeof encoded === "string") this.onPacket({ type: "message", data: encoded });
-    }
+  /**
+   * Feeds a Socket.IO packet to the server as if the client had sent it, decoded: never encoded and
+   * parsed back. `frameText` is the legacy frame it came from ("" for packets of the bridge's own).
+   */
+  inject(packet: SocketPacket, frameText = ""): void {
+    deliverDecoded(frameText, packet, (text) => this.onPacket({ type: "message", data: text }));
   }
 
   doClose(fn?: () => void): void {

@@ -25,12 +25,23 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, what = "p
  */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
   if (typeof value !== "object" || value === null) return false;
-  const stack: Array<[object, number]> = [[value, 1]];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const [node, depth] = next;
+  // Two parallel stacks and no per-node arrays: it runs on every client event (docs/performance.md).
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    const depth = depths.pop() ?? 0;
     if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (typeof child === "object" && child !== null) (nodes.push(child), depths.push(depth + 1));
+      }
+      continue;
+    }
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      const child: unknown = (node as Record<string, unknown>)[key];
+      if (typeof child === "object" && child !== null) (nodes.push(child), depths.push(depth + 1));
     }
   }
   return false;

@@ -57,7 +57,7 @@ export const EnvSchema = z.object({
   PIZZAPI_DATA_DIR: z.string().optional().describe("embedded mode's folder for the API key file (default: ~/.pizzapi-relay)"),
   PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("fatal … trace, or silent"),
   PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1).describe("lifetime of a browser login"),
-  PIZZAPI_RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).optional().describe("Socket.IO connection state recovery window, 0: off (default: 120000 embedded, 0 with Redis)"),
+  PIZZAPI_RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).optional().describe("Socket.IO connection state recovery window in ms (default 0: off; clients resume by seq)"),
   // 64 MiB: the default 120 s window at ~500 KB/s of events, or four of the largest (16 MiB) frames (README).
   PIZZAPI_RECOVERY_BUFFER_BYTES: int(64 * 1024 * 1024, 65_536).describe("embedded mode: bytes of emitted packets kept for connection state recovery"),
   PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000).describe("entries the redis-streams adapter keeps in its stream"),
@@ -91,6 +91,7 @@ export const EnvSchema = z.object({
   PIZZAPI_MAX_SESSIONS_PER_USER: int(100, 1).describe("live sessions per user"),
   PIZZAPI_HUB_MAX_SESSIONS: int(200, 1).describe("sessions a hub's list carries at most"),
   PIZZAPI_MAX_EVENTS_PER_SECOND: int(200, 1).describe("client events per second per connection (bursts up to twice that)"),
+  PIZZAPI_ACK_INTERVAL_MS: int(1_000, 0).describe("a CLI's cumulative event_ack is sent at most about once per this interval (0: after every event)"),
   PIZZAPI_REDIS_CONNECT_TIMEOUT_MS: int(30_000, 1_000).describe("a node that cannot reach Redis at start exits after this"),
 });
 
@@ -173,6 +174,8 @@ export interface RelayConfig {
   redisConnectTimeoutMs: number;
   /** How often each node checks that the API keys of its live connections still exist. */
   revocationCheckMs: number;
+  /** At most one `event_ack` per CLI connection per this interval, beyond the first (0: one per event). */
+  ackIntervalMs: number;
   /** How often each node checks that shared state was not wiped (the Redis epoch key). */
   epochCheckMs: number;
   /** A node without Redis for this long sends its clients to other nodes (0: never). */
@@ -235,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     // Off by default in a cluster: the redis-streams adapter restores a session by reading its stream
     // from the client's offset to the end, for every reconnecting socket, which swamped the nodes a
     // rolling restart moved 400 clients to (docs/operations.md, "Rolling restarts and faults").
-    recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS ?? (redisUrl ? 0 : 120_000),
+    recoveryWindowMs: e.PIZZAPI_RECOVERY_WINDOW_MS ?? 0,
     recoveryBufferBytes: e.PIZZAPI_RECOVERY_BUFFER_BYTES,
     streamMaxLen: e.PIZZAPI_SIO_STREAM_MAXLEN,
     presenceTimeoutMs: e.PIZZAPI_PRESENCE_TIMEOUT_MS,
@@ -264,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     stateTimeoutMs: e.PIZZAPI_STATE_TIMEOUT_MS,
     redisConnectTimeoutMs: e.PIZZAPI_REDIS_CONNECT_TIMEOUT_MS,
     revocationCheckMs: e.PIZZAPI_REVOCATION_CHECK_MS,
+    ackIntervalMs: e.PIZZAPI_ACK_INTERVAL_MS,
     epochCheckMs: e.PIZZAPI_EPOCH_CHECK_MS,
     redisLostMoveMs: e.PIZZAPI_REDIS_LOST_MOVE_MS,
     limits: {

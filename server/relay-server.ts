@@ -32,6 +32,8 @@ import { startRevocationSweep } from "./auth/revocation.js";
 import { createMemoryState } from "./state/memory.js";
 import { createRedisState, type RedisCommandClient } from "./state/redis.js";
 import { Deadlines, withTimeouts } from "./state/timeouts.js";
+import { relayParser } from "./io/in-process-parser.js";
+import { AckCoalescer } from "./sessions/ack-coalescer.js";
 import { UpgradeRouter } from "./http/upgrades.js";
 import { createPluginApi } from "./plugins/api.js";
 import { observeConnections } from "./observability/connections.js";
@@ -129,6 +131,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   if (!adapter && recovery) adapter = boundedRecoveryAdapter(config.recoveryBufferBytes);
   const io: RelayIo = new Server(http, {
     path: ENGINE_PATH,
+    parser: relayParser,
     ...(adapter ? { adapter } : {}),
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindowMs, skipMiddlewares: true } } : {}),
     pingInterval: 30_000,
@@ -160,6 +163,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
     runner: typedNamespace(io, "/runner"),
     terminal: typedNamespace(io, "/terminal"),
     requests: new PendingRequests(),
+    acks: new AckCoalescer(config.ackIntervalMs),
     // Presence is read lazily, when an event triggers a notification: `ctx` exists by then.
     push: createPushNotifier({ config, state: sharedState, log, viewerCount: (id) => countIn(ctx, ctx.viewer, rooms.session(id)) }),
   };
@@ -240,6 +244,8 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
       //    reconnect (recoverable), legacy ones get close code 1012. Shared state and Redis stay up meanwhile,
       //    for the handlers of those disconnects and for the sessions the adapter persists for recovery.
       lifecycle.closing = true;
+      // Acks held back by the coalescer go out before the connections close: what was stored is said.
+      ctx.acks.flush();
       sweeper.stop();
       epoch?.stop();
       revocations.stop();

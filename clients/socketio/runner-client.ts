@@ -405,7 +405,7 @@ export class RunnerClient extends Emitter<Record<never, never>, Record<never, ne
       this.registeredAs = reply.runnerId;
       this.registered = true;
       this.ready.open();
-      this.emitReserved("registered", { runnerId: reply.runnerId, recovered: this.socket.recovered });
+      this.emitReserved("registered", { runnerId: reply.runnerId, recovered: this.socket.recovered === true });
     });
   }
 

@@ -46,11 +46,11 @@ export function watchStatus(socket: Socket, listener: StatusListener): () => voi
   };
 
   const onUpgrade = (): void => {
-    if (socket.connected) set({ state: "connected", transport: manager.engine.transport.name, recovered: socket.recovered });
+    if (socket.connected) set({ state: "connected", transport: manager.engine.transport.name, recovered: socket.recovered === true });
   };
   const onConnect = (): void => {
     attempt = 0;
-    set({ state: "connected", transport: manager.engine.transport.name, recovered: socket.recovered });
+    set({ state: "connected", transport: manager.engine.transport.name, recovered: socket.recovered === true });
     manager.engine.once("upgrade", onUpgrade);
   };
   const onDisconnect = (reason: string): void => {

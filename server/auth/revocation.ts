@@ -21,7 +21,11 @@ export function startRevocationSweep(ctx: RelayContext, io: RelayIo): { stop(): 
     for (const namespace of NAMESPACES) {
       for (const socket of commonNamespace(io, namespace).sockets.values()) {
         const keyId = socket.data.keyId;
-        if (keyId) byKey.set(keyId, [...(byKey.get(keyId) ?? []), socket]);
+        if (!keyId) continue;
+        // One list per key, appended to: copying it per socket was quadratic in one user's connections.
+        const list = byKey.get(keyId);
+        if (list) list.push(socket);
+        else byKey.set(keyId, [socket]);
       }
     }
     if (byKey.size === 0) return;

@@ -58,9 +58,9 @@ export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logg
 function countDeliveries(socket: CommonSocket, metrics: RelayMetrics, clock: () => number): void {
   socket.onAnyOutgoing((event: string, payload: unknown) => {
     if (event !== "event" || typeof payload !== "object" || payload === null || !("publishedAt" in payload) || typeof payload.publishedAt !== "number") return;
-    const stack = stackOf(socket);
-    metrics.eventsDelivered.inc({ stack });
-    metrics.publishDeliverySeconds.observe({ stack }, Math.max(0, clock() - payload.publishedAt) / 1000);
+    const series = metrics.byStack[stackOf(socket)];
+    series.delivered.inc();
+    series.deliverySeconds.observe(Math.max(0, clock() - payload.publishedAt) / 1000);
   });
 }
 

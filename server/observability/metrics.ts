@@ -16,6 +16,19 @@ export interface RelayMetrics {
   eventsDropped: Counter<"reason">;
   publishAckSeconds: Histogram<"stack">;
   publishDeliverySeconds: Histogram<"stack">;
+  /**
+   * The per-event series of each stack, bound once: a labelled call hashes its labels object on every
+   * event (docs/performance.md), a bound child does not.
+   */
+  byStack: Record<Stack, StackSeries>;
+}
+
+/** The per-event metrics of one stack, labels bound. */
+export interface StackSeries {
+  published: { inc(): void };
+  delivered: { inc(): void };
+  ackSeconds: { observe(seconds: number): void };
+  deliverySeconds: { observe(seconds: number): void };
 }
 
 /** Where a refusal was answered: a Socket.IO handshake or event, a legacy frame or upgrade, or REST. */
@@ -32,8 +45,31 @@ export function createMetrics(nodeId: string): RelayMetrics {
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const eventsPublished = new Counter({ name: "pizzapi_events_published_total", help: "Session events stored and broadcast by this node", labelNames: ["stack"], registers });
+  const eventsDelivered = new Counter({ name: "pizzapi_events_delivered_total", help: "Live session events this node delivered to its viewers", labelNames: ["stack"], registers });
+  const publishAckSeconds = new Histogram({
+    name: "pizzapi_publish_ack_seconds",
+    help: "From a session event's arrival to its acknowledgement (stored)",
+    labelNames: ["stack"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const publishDeliverySeconds = new Histogram({
+    name: "pizzapi_publish_delivery_seconds",
+    help: "From a session event's storage (on any node) to its delivery to a viewer on this node",
+    labelNames: ["stack"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const series = (stack: Stack): StackSeries => ({
+    published: eventsPublished.labels({ stack }),
+    delivered: eventsDelivered.labels({ stack }),
+    ackSeconds: publishAckSeconds.labels({ stack }),
+    deliverySeconds: publishDeliverySeconds.labels({ stack }),
+  });
   return {
     registry,
+    byStack: { legacy: series("legacy"), socketio: series("socketio") },
     handshakes: new Counter({
       name: "pizzapi_handshakes_total",
       help: "Namespace handshakes by outcome: accepted, or the refusal's error code (legacy connections included)",
@@ -46,23 +82,11 @@ export function createMetrics(nodeId: string): RelayMetrics {
       labelNames: ["code", "wire"],
       registers,
     }),
-    eventsPublished: new Counter({ name: "pizzapi_events_published_total", help: "Session events stored and broadcast by this node", labelNames: ["stack"], registers }),
-    eventsDelivered: new Counter({ name: "pizzapi_events_delivered_total", help: "Live session events this node delivered to its viewers", labelNames: ["stack"], registers }),
+    eventsPublished,
+    eventsDelivered,
     eventsDeduplicated: new Counter({ name: "pizzapi_events_deduplicated_total", help: "Resent session events acknowledged as already stored (not published again)", registers }),
     eventsDropped: new Counter({ name: "pizzapi_events_dropped_total", help: "Frames not delivered to a client, by reason (backpressure: the client stopped reading)", labelNames: ["reason"], registers }),
-    publishAckSeconds: new Histogram({
-      name: "pizzapi_publish_ack_seconds",
-      help: "From a session event's arrival to its acknowledgement (stored)",
-      labelNames: ["stack"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
-    publishDeliverySeconds: new Histogram({
-      name: "pizzapi_publish_delivery_seconds",
-      help: "From a session event's storage (on any node) to its delivery to a viewer on this node",
-      labelNames: ["stack"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+    publishAckSeconds,
+    publishDeliverySeconds,
   };
 }

@@ -1,3 +1,4 @@
+import type { AckCoalescer } from "./ack-coalescer.js";
 import type { RelayConfig } from "../config.js";
 import type { PendingRequests } from "../runners/pending.js";
 import type { PushNotifier } from "../push/notifier.js";
@@ -23,6 +24,8 @@ export interface RelayContext {
   push: PushNotifier;
   /** This node's Prometheus metrics (docs/operations.md). */
   metrics: RelayMetrics;
+  /** The CLIs' cumulative `event_ack`, folded per connection (`PIZZAPI_ACK_INTERVAL_MS`). */
+  acks: AckCoalescer;
   /**
    * Graceful shutdown (docs/operations.md, "Rolling restarts and faults"). `shuttingDown` from SIGTERM on: `/readyz`
    * answers 503, disconnects are moves to another node, not session ends. `closing` once the drain delay

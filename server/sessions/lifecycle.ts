@@ -64,6 +64,7 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   socket.data.generation = record.generation;
   socket.data.lastAckedSeq = 0;
   socket.data.ackLimit = null;
+  ctx.acks.forget(socket);
   socket.data.streamId = input.streamId ?? null;
   socket.data.lastStreamSeq = null;
   attachConnection(socket, record, ctx.clock);
@@ -144,6 +145,7 @@ export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay
   socket.data.token = null;
   socket.data.lastAckedSeq = 0;
   socket.data.ackLimit = null;
+  ctx.acks.forget(socket);
   detachConnection(socket);
   for (const room of cliRooms(socket, sessionId)) socket.leave(room);
   await endSession(ctx, sessionId, generation, "Session ended");

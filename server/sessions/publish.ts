@@ -1,5 +1,5 @@
 import { safeEqual } from "../auth/secrets.js";
-import { direct, rooms, type TypedSocket } from "../io/typed.js";
+import { rooms, type TypedSocket } from "../io/typed.js";
 import type { PublishInput, PublishKind } from "../state/types.js";
 import { getConnection, type CliConnection } from "./connection.js";
 import { expiryFrom, sessionTtl, type RelayContext } from "./context.js";
@@ -44,23 +44,24 @@ export async function publishFromCli(ctx: RelayContext, socket: TypedSocket<"/re
   const after = socket.data.lastStreamSeq;
   if (streamed) socket.data.lastStreamSeq = req.seq as number;
   const outcome = await store(ctx, socket, conn, sessionId, req, streamed, after, arrived);
-  if (outcome.ok) acknowledgeStored(socket, sessionId, req.seq);
+  if (outcome.ok) acknowledgeStored(ctx, socket, req.seq);
   else holdAcks(socket, req.seq);
   return outcome;
 }
 
 /**
- * The cumulative `event_ack` (docs/legacy-protocol.md section 2.4): sent once the event is stored, for
- * the highest client `seq` such that everything this registration sent before is stored too.
- * Directly, not through the adapter: one XADD per event for a cumulative ack is not worth recovering.
+ * The cumulative `event_ack` (docs/legacy-protocol.md section 2.4): its mark moves once the event is
+ * stored, to the highest client `seq` such that everything this registration sent before is stored too.
+ * Directly, not through the adapter (one XADD per event for a cumulative ack is not worth recovering),
+ * and folded per connection by `ctx.acks` (server/sessions/ack-coalescer.ts).
  */
-function acknowledgeStored(socket: TypedSocket<"/relay">, sessionId: string, seq: number | undefined): void {
+function acknowledgeStored(ctx: RelayContext, socket: TypedSocket<"/relay">, seq: number | undefined): void {
   if (typeof seq !== "number" || !Number.isFinite(seq)) return;
   const limit = socket.data.ackLimit;
   if (limit !== null && seq >= limit) return;
   if (seq <= socket.data.lastAckedSeq) return;
   socket.data.lastAckedSeq = seq;
-  direct(socket).emit("event_ack", { sessionId, seq });
+  ctx.acks.advanced(socket, stackOf(socket) === "socketio");
 }
 
 /** An event of this registration was not stored: no cumulative ack may reach its `seq` from now on. */
@@ -127,7 +128,7 @@ async function store(
     return result;
   }
   broadcast(ctx, sessionId, event, result.seq, stack);
-  ctx.metrics.publishAckSeconds.observe({ stack }, (performance.now() - arrived) / 1000);
+  ctx.metrics.byStack[stack].ackSeconds.observe((performance.now() - arrived) / 1000);
   ctx.push.onSessionEvent({ sessionId, userId: conn.userId, sessionName: conn.status.sessionName }, event);
   if (effects.statusChanged) {
     const s = conn.status;
@@ -204,5 +205,5 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
 function broadcast(ctx: RelayContext, sessionId: string, event: unknown, seq: number, stack: Stack): void {
   const publishedAt = ctx.clock();
   ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq, publishedAt } : { event, seq, publishedAt });
-  ctx.metrics.eventsPublished.inc({ stack });
+  ctx.metrics.byStack[stack].published.inc();
 }

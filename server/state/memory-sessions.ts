@@ -113,7 +113,8 @@ export class MemorySessionStore implements SessionStore {
     const seq = entry.record.seq + 1;
     entry.record.seq = seq;
     entry.log.push({ seq, ts: input.now, eventJson: input.eventJson });
-    if (entry.log.length > input.bufferSize) entry.log.splice(0, entry.log.length - input.bufferSize);
+    // shift() drops the oldest in place (V8 trims the array's front); splice(0, n) moved every entry.
+    while (entry.log.length > input.bufferSize) entry.log.shift();
     if (input.kind === "state") entry.snapshot = { ...entry.snapshot, stateJson: input.stateJson, hasState: true };
     if (input.kind === "heartbeat") entry.snapshot = { ...entry.snapshot, heartbeatJson: input.eventJson };
     if (input.patch) Object.assign(entry.record, input.patch);

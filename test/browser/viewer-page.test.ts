@@ -97,7 +97,7 @@ describe("ViewerClient in headless Chromium", () => {
     await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
     pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
     // The page's origin is the one the relay trusts (CORS with credentials, and the cookie handshake check).
-    ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_TRUSTED_ORIGINS: pageOrigin }));
+    ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_TRUSTED_ORIGINS: pageOrigin, PIZZAPI_RECOVERY_WINDOW_MS: "120000" }));
     proxy = new TestProxy(node.port);
     relayUrl = await proxy.start();
 

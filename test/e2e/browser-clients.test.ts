@@ -25,7 +25,7 @@ interface Relay {
   cookie: string;
 }
 
-/** Recovery on (the default: embedded mode keeps 120 s), and off with a 5-event log. */
+/** Recovery on (120 s; it is off by default), and off with a 5-event log. */
 let withRecovery: Relay;
 let withoutRecovery: Relay;
 const open: Array<{ close(): void } | { disconnect(): void } | TestProxy> = [];
@@ -33,7 +33,7 @@ const track = <T extends { close(): void } | { disconnect(): void } | TestProxy>
 
 beforeAll(async () => {
   [withRecovery, withoutRecovery] = await Promise.all([
-    startRelayWithAlice(),
+    startRelayWithAlice({ PIZZAPI_RECOVERY_WINDOW_MS: "120000" }),
     startRelayWithAlice({ PIZZAPI_RECOVERY_WINDOW_MS: "0", PIZZAPI_RELAY_EVENT_BUFFER_SIZE: "5" }),
   ]);
 });

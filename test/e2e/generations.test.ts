@@ -34,7 +34,8 @@ function track<T extends { stop(): void } | { disconnect(): unknown }>(client: T
 }
 
 beforeAll(async () => {
-  ({ node, key, cookie } = await startRelayWithAlice());
+  // Recovery on: one case below is about a recovered connection (it is off by default).
+  ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_RECOVERY_WINDOW_MS: "120000" }));
 });
 afterEach(() => {
   for (const client of opened.splice(0)) {

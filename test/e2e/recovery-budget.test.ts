@@ -36,7 +36,7 @@ describe("embedded recovery buffer bounded in bytes", () => {
   const proxies: TestProxy[] = [];
 
   beforeAll(async () => {
-    ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_RECOVERY_BUFFER_BYTES: String(BUDGET) }));
+    ({ node, key, cookie } = await startRelayWithAlice({ PIZZAPI_RECOVERY_BUFFER_BYTES: String(BUDGET), PIZZAPI_RECOVERY_WINDOW_MS: "120000" }));
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();

@@ -71,14 +71,20 @@ describe("loadConfig values", () => {
     expect(loadConfig({ PIZZAPI_REDIS_URL: value }).redisUrl).toBeNull();
   });
 
-  it("defaults by mode: recovery and no drain embedded; no recovery and a 5 s drain in a cluster; an explicit value wins", () => {
+  it("defaults by mode: no recovery in either mode, no drain embedded and a 5 s drain in a cluster; an explicit value wins", () => {
     const embedded = loadConfig({});
     const cluster = loadConfig({ PIZZAPI_REDIS_URL: "redis://127.0.0.1:6379" });
-    expect([embedded.recoveryWindowMs, embedded.drainDelayMs]).toEqual([120_000, 0]);
+    expect([embedded.recoveryWindowMs, embedded.drainDelayMs]).toEqual([0, 0]);
     expect([cluster.recoveryWindowMs, cluster.drainDelayMs]).toEqual([0, 5_000]);
     const explicit = loadConfig({ PIZZAPI_REDIS_URL: "redis://127.0.0.1:6379", PIZZAPI_RECOVERY_WINDOW_MS: "60000", PIZZAPI_DRAIN_DELAY_MS: "0" });
     expect([explicit.recoveryWindowMs, explicit.drainDelayMs]).toEqual([60_000, 0]);
     expect(cluster.shutdownSpreadMs).toBe(3_000);
+    expect(loadConfig({ PIZZAPI_RECOVERY_WINDOW_MS: "120000" }).recoveryWindowMs).toBe(120_000);
+  });
+
+  it("folds a CLI's event_ack to one per second by default; 0 sends one per event", () => {
+    expect(loadConfig({}).ackIntervalMs).toBe(1_000);
+    expect(loadConfig({ PIZZAPI_ACK_INTERVAL_MS: "0" }).ackIntervalMs).toBe(0);
   });
 
   it("bounds the embedded recovery buffer at 64 MiB by default, at least 64 KiB", () => {

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectCli, connected, type CliSocket } from "../helpers/clients.js";
+import { LegacyClient } from "../helpers/legacy.js";
+import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
+import { waitFor } from "../helpers/wait.js";
+
+/**
+ * `event_ack` folding (PIZZAPI_ACK_INTERVAL_MS, docs/protocol.md `/relay`): a Socket.IO CLI gets the first
+ * ack at once and the ones within the interval folded into one with the highest mark; a legacy CLI keeps
+ * one ack per event, as the legacy relay sent them; 0 turns folding off.
+ */
+const INTERVAL_MS = 400;
+const EVENTS = 10;
+
+let folded: { node: TestRelay; key: string };
+let unfolded: { node: TestRelay; key: string };
+const sockets: CliSocket[] = [];
+
+beforeAll(async () => {
+  [folded, unfolded] = await Promise.all([startRelayWithAlice({ PIZZAPI_ACK_INTERVAL_MS: String(INTERVAL_MS) }), startRelayWithAlice({ PIZZAPI_ACK_INTERVAL_MS: "0" })]);
+});
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await Promise.all([folded.node.stop(), unfolded.node.stop()]);
+});
+
+async function socketCli(relay: { node: TestRelay; key: string }): Promise<{ cli: CliSocket; acks: Array<{ seq: number; at: number }> }> {
+  const cli = connectCli(relay.node.url, relay.key);
+  sockets.push(cli);
+  const acks: Array<{ seq: number; at: number }> = [];
+  cli.on("event_ack", (ack) => acks.push({ seq: ack.seq, at: performance.now() }));
+  await connected(cli);
+  const reg = await cli.emitWithAck("register", { cwd: "/p" });
+  if (!reg.ok) throw new Error(reg.error.code);
+  return { cli, acks };
+}
+
+describe("event_ack folding", () => {
+  it("gives a Socket.IO CLI the first ack at once, then one folded ack with the highest mark within the interval", async () => {
+    const { cli, acks } = await socketCli(folded);
+    const sent = performance.now();
+    for (let seq = 1; seq <= EVENTS; seq++) cli.emit("event", { seq, event: { type: "agent_start" } });
+    await waitFor(() => acks.at(-1)?.seq === EVENTS, `the ack of event ${EVENTS}`, 5_000);
+    // Cumulative and increasing; far fewer than one per event; the last within about one interval.
+    expect(acks.map((a) => a.seq)).toEqual([...acks.map((a) => a.seq)].sort((x, y) => x - y));
+    expect(acks.length).toBeLessThanOrEqual(3);
+    expect(acks[0]?.seq).toBeGreaterThanOrEqual(1);
+    expect((acks.at(-1)?.at ?? Infinity) - sent).toBeLessThan(INTERVAL_MS * 2 + 1_000);
+    // Nothing more is sent once the mark was said.
+    await new Promise((r) => setTimeout(r, INTERVAL_MS * 2));
+    expect(acks.at(-1)?.seq).toBe(EVENTS);
+    expect(acks.filter((a) => a.seq === EVENTS)).toHaveLength(1);
+  });
+
+  it("sends a lone event's ack at once after a quiet interval", async () => {
+    const { cli, acks } = await socketCli(folded);
+    cli.emit("event", { seq: 1, event: { type: "agent_start" } });
+    await waitFor(() => acks.length === 1, "the first ack", 5_000);
+    await new Promise((r) => setTimeout(r, INTERVAL_MS + 100));
+    const sent = performance.now();
+    cli.emit("event", { seq: 2, event: { type: "agent_end" } });
+    await waitFor(() => acks.length === 2, "the second ack", 5_000);
+    expect(acks.map((a) => a.seq)).toEqual([1, 2]);
+    // At once: well inside the folding interval.
+    expect((acks[1]?.at ?? Infinity) - sent).toBeLessThan(INTERVAL_MS / 2);
+  });
+
+  it("keeps one ack per event for a legacy CLI", async () => {
+    const cli = await LegacyClient.open(folded.node.url, "/ws/sessions", { "x-api-key": folded.key });
+    cli.send({ type: "register", cwd: "/p" });
+    const [registered] = await cli.next("registered");
+    const { sessionId, token } = registered as { sessionId: string; token: string };
+    for (let seq = 1; seq <= EVENTS; seq++) cli.send({ type: "event", sessionId, token, seq, event: { type: "agent_start" } });
+    const acks = await cli.next("event_ack", EVENTS);
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+    cli.close();
+  });
+
+  it("sends one ack per event to a Socket.IO CLI when PIZZAPI_ACK_INTERVAL_MS is 0", async () => {
+    const { cli, acks } = await socketCli(unfolded);
+    for (let seq = 1; seq <= EVENTS; seq++) cli.emit("event", { seq, event: { type: "agent_start" } });
+    await waitFor(() => acks.length === EVENTS, `${EVENTS} acks`, 5_000);
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+  });
+});
