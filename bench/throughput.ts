@@ -26,6 +26,7 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
   --idle N         idle viewers per kind for the memory figures, 0 to skip (default 3000)
   --event-bytes N  JSON size of one event (default 512)
   --relay-env K=V  an extra setting for every relay (repeatable), e.g. PIZZAPI_RECOVERY_WINDOW_MS=0
+  --relay-node-arg A  an extra argument of every relay's node binary (repeatable), e.g. --max-semi-space-size=32
   --cpu-prof DIR   write a V8 CPU profile of every relay into DIR (relays stop gracefully at the end)
   --out FILE       where to write the JSON results (default bench/results/throughput-<nodes>n.json),
                    and the Markdown report next to it (.md)
@@ -44,6 +45,7 @@ const { values: flags } = parseArgs({
     "relay-env": { type: "string", multiple: true },
     out: { type: "string" },
     "cpu-prof": { type: "string" },
+    "relay-node-arg": { type: "string", multiple: true },
     help: { type: "boolean", default: false },
   },
 });
@@ -125,10 +127,11 @@ interface Target {
   servers: BenchNode[];
   apiKey: string;
   cookie: string;
+  dataDir?: string;
 }
 
-function mintKey(dataDir: string): string {
-  const out = execFileSync(process.execPath, [join(ROOT, "bin/pizzapi-relay.js"), "keys", "create", "--user", "bench", "--json"], {
+function mintKey(dataDir: string, user: string): string {
+  const out = execFileSync(process.execPath, [join(ROOT, "bin/pizzapi-relay.js"), "keys", "create", "--user", user, "--json"], {
     env: { PATH: process.env.PATH ?? "", PIZZAPI_DATA_DIR: dataDir, ...(redis ? { PIZZAPI_REDIS_URL: redis.url, PIZZAPI_REDIS_PREFIX: "bench:" } : {}) },
     encoding: "utf8",
   });
@@ -145,15 +148,26 @@ const relayEnv = (dataDir: string): Record<string, string> => ({
 });
 
 const profileArgs = flags["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(flags["cpu-prof"])] : [];
+const relayNodeArgs = [...(flags["relay-node-arg"] ?? []), ...profileArgs];
 
 async function startRelays(name: string): Promise<Target> {
   const dataDir = mkdtempSync(join(os.tmpdir(), "pizzapi-throughput-"));
-  const apiKey = mintKey(dataDir);
+  const apiKey = mintKey(dataDir, `bench-${name}`);
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
-  const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: profileArgs, ...(redis ? { redisUrl: redis.url } : {}) })));
+  const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: relayNodeArgs, ...(redis ? { redisUrl: redis.url } : {}) })));
   processes.push(...servers);
   if (CLUSTER) await awaitBenchMesh(servers);
-  return { servers, apiKey, cookie: await benchLogin(servers[0]?.url ?? "", apiKey) };
+  return { servers, apiKey, cookie: await benchLogin(servers[0]?.url ?? "", apiKey), dataDir };
+}
+
+/**
+ * Another user on the same relays: in a cluster each population has a user of its own, so that a
+ * registration's per-user session cap check (it lists the user's live sessions) stays at one
+ * population's size.
+ */
+async function anotherUser(target: Target, name: string): Promise<Target> {
+  const apiKey = mintKey(target.dataDir ?? "", `bench-${name}`);
+  return { ...target, apiKey, cookie: await benchLogin(target.servers[0]?.url ?? "", apiKey) };
 }
 
 async function startBare(name: string): Promise<Target> {
@@ -463,7 +477,7 @@ async function main(): Promise<number> {
   for (const spec of VARIANTS) {
     let target: Target;
     if (spec.bare) target = await startBare(spec.key);
-    else if (CLUSTER) target = shared ??= await startRelays("relay");
+    else if (CLUSTER) target = await anotherUser((shared ??= await startRelays("relay")), spec.key);
     else target = await startRelays(spec.key);
     targets.set(spec.key, target);
   }

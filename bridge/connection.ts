@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
 import type { Counter } from "prom-client";
@@ -9,6 +10,27 @@ import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
 import { asFrame, ownEntry, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
+/**
+ * `pizzapi_legacy_frames_total`, counted through one bound series per label set: a labelled `inc`
+ * hashes its labels object on every frame (docs/performance.md). The label values are bounded (endpoint
+ * names, the server's event names, the codecs' frame types and a few fixed ones), and so is the cache.
+ */
+export class FrameCounter {
+  private readonly series = new Map<string, { inc(): void }>();
+
+  constructor(private readonly counter: Counter<"endpoint" | "type" | "direction">) {}
+
+  count(endpoint: string, direction: "in" | "out", type: string): void {
+    const key = `${endpoint}\u0000${direction}\u0000${type}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = this.counter.labels({ endpoint, type, direction });
+      this.series.set(key, series);
+    }
+    series.inc();
+  }
+}
+
 /** Bun's default backpressure limit, which the legacy relay ran with. */
 export const LEGACY_BACKPRESSURE_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -18,7 +40,9 @@ export interface LegacyConnectionOptions {
   firstFrameTimeoutMs: number;
   /** The endpoint's name (a metrics label) and the bridge's frame counter. */
   endpoint: string;
-  frames: Counter<"endpoint" | "type" | "direction">;
+  frames: FrameCounter;
+  /** The connection's TCP socket (under `ws`): batched acks are written with it corked, in one write. */
+  socket: Duplex;
 }
 
 /**
@@ -62,6 +86,9 @@ class LegacyConnection implements LegacyPeer {
   /** The fill request on its way (the id of its acknowledgement), and its deadline. */
   private fill: { id: number; timer: NodeJS.Timeout } | null = null;
   private nextAckId = 0;
+  /** `event_ack` frames waiting for their batch (`holdAck`), and the batch's deadline. */
+  private readonly heldAcks: string[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly relay: PluginApi,
@@ -79,7 +106,10 @@ class LegacyConnection implements LegacyPeer {
       this.firstFrameTimer = setTimeout(() => this.close({ code: 1008, reason: "No register frame received" }), this.options.firstFrameTimeoutMs);
       this.firstFrameTimer.unref();
     }
-    this.ws.once("close", () => clearTimeout(this.firstFrameTimer));
+    this.ws.once("close", () => {
+      clearTimeout(this.firstFrameTimer);
+      clearTimeout(this.ackTimer);
+    });
     this.transport.inject({ type: PacketType.CONNECT, nsp: this.codec.namespace, data: this.options.auth });
   }
 
@@ -204,7 +234,8 @@ class LegacyConnection implements LegacyPeer {
     for (const text of legacyTexts(this.codec, event, payload)) {
       // Labelled by the server's event name, never by a frame field a client could have chosen.
       this.count("out", event);
-      this.sendText(text);
+      if (event === "event_ack") this.holdAck(text);
+      else this.sendText(text);
     }
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;
@@ -220,7 +251,43 @@ class LegacyConnection implements LegacyPeer {
     this.sendText(JSON.stringify(frame));
   }
 
+  /**
+   * A legacy CLI gets every `event_ack`, in order, as the legacy relay sent them (docs/legacy-protocol.md
+   * 2.4), but not each in a write of its own: acks wait up to `PIZZAPI_ACK_INTERVAL_MS` and go out
+   * together, in one write system call (docs/performance.md "Acknowledgements"), and any other frame for
+   * this client sends the waiting acks first. The frames and their order are the legacy relay's; only
+   * an ack's moment moves, and legacy CLIs never read acks.
+   */
+  private holdAck(text: string): void {
+    const interval = this.relay.config.ackIntervalMs;
+    if (interval <= 0) return this.sendText(text);
+    this.heldAcks.push(text);
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => this.flushAcks(), interval);
+      this.ackTimer.unref();
+    }
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.heldAcks.length === 0) return;
+    const held = this.heldAcks.splice(0);
+    const socket = this.options.socket;
+    socket.cork();
+    try {
+      for (const text of held) this.write(text);
+    } finally {
+      socket.uncork();
+    }
+  }
+
   private sendText(text: string): void {
+    if (this.heldAcks.length > 0) this.flushAcks();
+    this.write(text);
+  }
+
+  private write(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > LEGACY_BACKPRESSURE_LIMIT_BYTES) {
       if (this.dropped++ === 0) this.relay.log.warn({ namespace: this.codec.namespace }, "legacy client not reading: frames dropped");
@@ -232,7 +299,7 @@ class LegacyConnection implements LegacyPeer {
 
 
   private count(direction: "in" | "out", type: string): void {
-    this.options.frames.inc({ endpoint: this.options.endpoint, type, direction });
+    this.options.frames.count(this.options.endpoint, direction, type);
   }
 
   serverClosed(): void {
@@ -245,6 +312,7 @@ class LegacyConnection implements LegacyPeer {
 
   private close(spec: CloseSpec): void {
     clearTimeout(this.firstFrameTimer);
+    this.flushAcks();
     // Every reason is cut here, whichever codec made it: some name a client's id, and ws throws on a
     // reason over 123 bytes, which on this path (engine.io's close) ended the process.
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, cutToBytes(spec.reason, MAX_REASON_BYTES));

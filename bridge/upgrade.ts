@@ -5,7 +5,7 @@ import { HandshakeError, LEGACY_MAX_FRAME_BYTES, type ErrorCode } from "../proto
 import type { CredentialKind, Credentials } from "../server/auth/authenticate.js";
 import type { PluginApi, UpgradeRefusal } from "../server/plugins/types.js";
 import type { BridgeConfig } from "./config.js";
-import { openLegacyConnection } from "./connection.js";
+import { FrameCounter, openLegacyConnection } from "./connection.js";
 import { LEGACY_PREFIX, routeLegacyPath, type LegacyEndpoint } from "./endpoints.js";
 
 type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; refusal: UpgradeRefusal };
@@ -18,12 +18,12 @@ type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; refusa
  */
 export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LEGACY_MAX_FRAME_BYTES, perMessageDeflate: false });
-  const frames = new Counter({
+  const frames = new FrameCounter(new Counter({
     name: "pizzapi_legacy_frames_total",
     help: "Legacy /ws/* frames by endpoint, type and direction (in: from clients; unknown and malformed types under one label each)",
     labelNames: ["endpoint", "type", "direction"],
     registers: [api.metrics.registry],
-  });
+  }));
   // Headers the policy guards add to the 101 (Deprecation, Sunset), per request.
   const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
   wss.on("headers", (headers: string[], req: IncomingMessage) => {
@@ -37,7 +37,7 @@ export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void 
         if (!verdict.ok) return refuse(verdict.refusal);
         extraHeaders.set(req, responseHeaders);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs, endpoint: endpoint.name, frames }).catch((err: unknown) => {
+          openLegacyConnection(api, ws, req, endpoint.codec, { auth: verdict.auth, firstFrameTimeoutMs: config.firstFrameTimeoutMs, endpoint: endpoint.name, frames, socket }).catch((err: unknown) => {
             api.log.error({ err, endpoint: endpoint.name }, "legacy connection failed");
             ws.close(1011, "Internal error");
           });

@@ -91,7 +91,7 @@ export const EnvSchema = z.object({
   PIZZAPI_MAX_SESSIONS_PER_USER: int(100, 1).describe("live sessions per user"),
   PIZZAPI_HUB_MAX_SESSIONS: int(200, 1).describe("sessions a hub's list carries at most"),
   PIZZAPI_MAX_EVENTS_PER_SECOND: int(200, 1).describe("client events per second per connection (bursts up to twice that)"),
-  PIZZAPI_ACK_INTERVAL_MS: int(1_000, 0).describe("a CLI's cumulative event_ack is sent at most about once per this interval (0: after every event)"),
+  PIZZAPI_ACK_INTERVAL_MS: int(1_000, 0).describe("a CLI's event_ack is written at most about once per this interval: folded for Socket.IO CLIs, batched for legacy ones (0: each at once)"),
   PIZZAPI_REDIS_CONNECT_TIMEOUT_MS: int(30_000, 1_000).describe("a node that cannot reach Redis at start exits after this"),
 });
 

@@ -87,8 +87,13 @@ export const rooms = {
  * on, `socket.emit` first stores the packet through the adapter (an XADD with redis-streams, read back by
  * every node) and delivers it after that round trip. Two kinds of packet are not worth that: a socket's
  * last words before the server disconnects it (they would arrive after the disconnect, and there is
- * nothing to recover after a refusal) and cumulative acks (re-sent with the next one anyway).
+ * nothing to recover after a refusal) and cumulative acks (re-sent with the next one anyway). Without
+ * recovery (the default) the socket's own `emit` already delivers at once, and is cheaper than a
+ * broadcast operator walking the adapter's room of one (docs/performance.md): only `emit` is offered.
  */
-export function direct<S extends { id: string; nsp: { local: { to(room: string): unknown } } }>(socket: S): ReturnType<S["nsp"]["local"]["to"]> {
+export function direct<S extends { id: string; nsp: { local: { to(room: string): { emit: unknown } }; server: { _opts: { connectionStateRecovery?: unknown } } } }>(
+  socket: S,
+): Pick<ReturnType<S["nsp"]["local"]["to"]>, "emit"> {
+  if (!socket.nsp.server._opts.connectionStateRecovery) return socket as unknown as Pick<ReturnType<S["nsp"]["local"]["to"]>, "emit">;
   return socket.nsp.local.to(socket.id) as ReturnType<S["nsp"]["local"]["to"]>;
 }

