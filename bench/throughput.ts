@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
 import type { ClientRun, Command, PopulationSpec, Reply } from "./lib/population.js";
-import { awaitBenchMesh, benchLogin, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
+import { awaitBenchMesh, benchLogin, relayNodeFlags, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
 import { fmt, latencyStats, markdownTable, type LatencyStats } from "./lib/stats.js";
 
 const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughput -- [options])
@@ -525,6 +525,8 @@ async function main(): Promise<number> {
   const cells = cellsOf(runs, pooled);
   const lines = [
     `# throughput: ${NODES} node${NODES > 1 ? "s" : ""}, ${SESSIONS} sessions × 1 viewer per variant, ${EVENT_BYTES} B events, ${WARMUP_S} s warm-up + ${WINDOW_S} s window per run, runs A B C C B A per rate`,
+    "",
+    `Relays: \`node ${[...relayNodeFlags(), ...relayNodeArgs].join(" ")} bin/pizzapi-relay.js start\` (the bin's own flags)${Object.keys(RELAY_ENV).length ? `, with ${Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}` : ", default settings"}; bare: \`node\` with no flags.`,
     "",
     resultTable(cells),
     "",

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -94,7 +94,17 @@ async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNo
     PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-bench-")),
     ...options.env,
   };
-  return spawnServer(options.name, [...(options.nodeArgs ?? []), BIN, "start"], env, port, options.probe === true);
+  return spawnServer(options.name, [...relayNodeFlags(), ...(options.nodeArgs ?? []), BIN, "start"], env, port, options.probe === true);
+}
+
+/**
+ * The node flags the relay runs with, from the bin's `#!/usr/bin/env -S node ...` line (their one
+ * place): the bench spawns `node <flags> bin/pizzapi-relay.js`, as the shebang would.
+ */
+export function relayNodeFlags(): string[] {
+  const first = readFileSync(BIN, "utf8").split("\n", 1)[0] ?? "";
+  const match = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);
+  return match?.[1]?.trim().split(/\s+/) ?? [];
 }
 
 /** Starts the bare Socket.IO reference (bench/lib/bare-server.ts), probed like a relay node. */

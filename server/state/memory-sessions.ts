@@ -1,8 +1,8 @@
+import { EventLog } from "./event-log.js";
 import { compareEnded, newSessionRecord } from "./records.js";
 import type {
   ClaimInput,
   ClaimResult,
-  LoggedEvent,
   PublishInput,
   PublishResult,
   RunnerLink,
@@ -15,7 +15,7 @@ import type {
 interface Entry {
   record: SessionRecord;
   snapshot: Snapshot;
-  log: LoggedEvent[];
+  log: EventLog;
   /** Epoch ms after which the whole entry is forgotten (the Redis implementation's key TTL). */
   dropAt: number;
   /** The last de-duplication position stored (PublishInput.dedupe); kept across reconnects. */
@@ -82,7 +82,7 @@ export class MemorySessionStore implements SessionStore {
         this.links.delete(sessionId);
       }
     }
-    this.entries.set(sessionId, { record: base, snapshot: emptySnapshot(), log: existing?.log ?? [], dropAt });
+    this.entries.set(sessionId, { record: base, snapshot: emptySnapshot(), log: existing?.log ?? new EventLog(), dropAt });
     return { record: { ...base }, outcome };
   }
 
@@ -112,9 +112,7 @@ export class MemorySessionStore implements SessionStore {
     }
     const seq = entry.record.seq + 1;
     entry.record.seq = seq;
-    entry.log.push({ seq, ts: input.now, eventJson: input.eventJson });
-    // shift() drops the oldest in place (V8 trims the array's front); splice(0, n) moved every entry.
-    while (entry.log.length > input.bufferSize) entry.log.shift();
+    entry.log.push(seq, input.now, input.eventJson, input.bufferSize);
     if (input.kind === "state") entry.snapshot = { ...entry.snapshot, stateJson: input.stateJson, hasState: true };
     if (input.kind === "heartbeat") entry.snapshot = { ...entry.snapshot, heartbeatJson: input.eventJson };
     if (input.patch) Object.assign(entry.record, input.patch);
@@ -198,7 +196,7 @@ function readAfter(entry: Entry, afterSeq: number): NonNullable<SessionView["log
   const current = entry.record.seq;
   if (afterSeq > current) return { complete: false };
   if (afterSeq === current) return { complete: true, events: [] };
-  const first = entry.log[0];
-  if (!first || first.seq > afterSeq + 1) return { complete: false };
-  return { complete: true, events: entry.log.filter((e) => e.seq > afterSeq).map((e) => ({ ...e })) };
+  const first = entry.log.firstSeq;
+  if (first === undefined || first > afterSeq + 1) return { complete: false };
+  return { complete: true, events: entry.log.after(afterSeq) };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectCli, connected, type CliSocket } from "../helpers/clients.js";
+import { connectCli, connected, connectViewer, Recorder, type CliSocket } from "../helpers/clients.js";
 import { LegacyClient } from "../helpers/legacy.js";
 import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 import { waitFor } from "../helpers/wait.js";
@@ -12,7 +12,7 @@ import { waitFor } from "../helpers/wait.js";
 const INTERVAL_MS = 400;
 const EVENTS = 10;
 
-let folded: { node: TestRelay; key: string };
+let folded: { node: TestRelay; key: string; cookie: string };
 let unfolded: { node: TestRelay; key: string };
 const sockets: CliSocket[] = [];
 
@@ -74,6 +74,36 @@ describe("event_ack folding", () => {
     const acks = await cli.next("event_ack", EVENTS);
     expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
     cli.close();
+  });
+
+  it("writes a legacy CLI's waiting acks before any other frame, in order, without waiting for the interval", async () => {
+    // A long interval: only another frame can make the acks leave early.
+    const slow = await startRelayWithAlice({ PIZZAPI_ACK_INTERVAL_MS: "60000" });
+    try {
+      const cli = await LegacyClient.open(slow.node.url, "/ws/sessions", { "x-api-key": slow.key });
+      cli.send({ type: "register", cwd: "/p", collabMode: true });
+      const [registered] = await cli.next("registered");
+      const { sessionId, token } = registered as { sessionId: string; token: string };
+      const viewer = connectViewer(slow.node.url, { cookie: slow.cookie }, sessionId);
+      sockets.push(viewer as unknown as CliSocket);
+      const rec = new Recorder(viewer);
+      await rec.next("synced");
+      // The first ack of a registration is held too: none arrives while nothing else is sent.
+      for (let seq = 1; seq <= 3; seq++) cli.send({ type: "event", sessionId, token, seq, event: { type: "agent_start" } });
+      await rec.next("event", 3);
+      expect(cli.typed("event_ack")).toHaveLength(0);
+      const sent = performance.now();
+      viewer.emit("input", { text: "hello" });
+      await cli.next("input");
+      expect(performance.now() - sent).toBeLessThan(5_000);
+      // The three acks, in order, right before the input; nothing reordered.
+      const types = cli.frames.map((f) => f.type).filter((t) => t === "event_ack" || t === "input");
+      expect(types).toEqual(["event_ack", "event_ack", "event_ack", "input"]);
+      expect(cli.typed("event_ack").map((a) => a.seq)).toEqual([1, 2, 3]);
+      cli.close();
+    } finally {
+      await slow.node.stop();
+    }
   });
 
   it("sends one ack per event to a Socket.IO CLI when PIZZAPI_ACK_INTERVAL_MS is 0", async () => {
