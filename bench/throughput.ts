@@ -11,7 +11,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
-import type { ClientRun, Command, PopulationSpec, Reply } from "./lib/population.js";
+import type { Command, PopulationSpec, Reply } from "./lib/population.js";
 import { awaitBenchMesh, benchLogin, relayNodeFlags, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
 import { fmt, latencyStats, markdownTable, type LatencyStats } from "./lib/stats.js";
 
@@ -180,17 +180,14 @@ async function startBare(name: string): Promise<Target> {
 // ---------------------------------------------------------------------------------------------------
 // Populations: SESSIONS sessions, one CLI and one viewer each, in a process of their own
 
-/** A population's client process (bench/lib/population.ts), driven over IPC. */
-class Population {
+/** One side of a population (bench/lib/population.ts): a client process, driven over IPC. */
+class Side {
   private readonly proc: ChildProcess;
   private readonly waiting: Array<(reply: Reply) => void> = [];
-  /** Called when the client opens and closes a measured window (the servers are probed then). */
+  /** Called when the CLI side opens and closes a measured window (the servers are probed then). */
   onWindow: ((edge: "open" | "close") => void) | null = null;
 
-  constructor(
-    readonly spec: VariantSpec,
-    readonly target: Target,
-  ) {
+  constructor(private readonly name: string) {
     this.proc = fork(join(ROOT, "bench/lib/population.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.proc.on("message", (reply: Reply) => {
       if (reply.op === "window-open" || reply.op === "window-close") return this.onWindow?.(reply.op === "window-open" ? "open" : "close");
@@ -199,35 +196,53 @@ class Population {
     clients.push(this.proc);
   }
 
-  private ask(cmd: Command): Promise<Reply> {
+  ask<Op extends Reply["op"]>(cmd: Command, op: Op): Promise<Extract<Reply, { op: Op }>> {
     return new Promise((answered, failed) => {
-      this.waiting.push((reply) => (reply.op === "failed" ? failed(new Error(`${this.spec.key} clients: ${reply.error}`)) : answered(reply)));
+      this.waiting.push((reply) => {
+        if (reply.op === "failed") failed(new Error(`${this.name}: ${reply.error}`));
+        else if (reply.op !== op) failed(new Error(`${this.name}: ${reply.op} where ${op} was expected`));
+        else answered(reply as Extract<Reply, { op: Op }>);
+      });
       this.proc.send(cmd);
     });
   }
 
-  async open(): Promise<number> {
-    const urls = this.target.servers.map((s) => s.url);
-    const reply = await this.ask({ op: "open", spec: this.spec, urls, apiKey: this.target.apiKey, cookie: this.target.cookie, sessions: SESSIONS, eventBytes: EVENT_BYTES });
-    return reply.op === "opened" ? reply.seconds : NaN;
+  close(): void {
+    if (this.proc.connected) this.proc.send({ op: "close" } satisfies Command);
+  }
+}
+
+/** A population: its CLIs in one process, its viewers in another. */
+class Population {
+  readonly clis: Side;
+  readonly viewers: Side;
+
+  constructor(
+    readonly spec: VariantSpec,
+    readonly target: Target,
+  ) {
+    this.clis = new Side(`${spec.key} CLIs`);
+    this.viewers = new Side(`${spec.key} viewers`);
   }
 
-  async run(rate: number): Promise<ClientRun> {
-    const reply = await this.ask({ op: "run", rate, warmupS: WARMUP_S, windowS: WINDOW_S });
-    if (reply.op !== "result") throw new Error(`${this.spec.key}: unexpected reply ${reply.op}`);
-    return reply.run;
+  async open(): Promise<number> {
+    const urls = this.target.servers.map((s) => s.url);
+    const c = await this.clis.ask({ op: "open-clis", spec: this.spec, urls, apiKey: this.target.apiKey, sessions: SESSIONS, eventBytes: EVENT_BYTES }, "opened");
+    const v = await this.viewers.ask({ op: "open-viewers", spec: this.spec, urls, cookie: this.target.cookie, sessionIds: c.sessionIds }, "opened");
+    return c.seconds + v.seconds;
   }
 
   async idle(count: number, url: string): Promise<void> {
-    await this.ask({ op: "idle-open", count, url });
+    await this.viewers.ask({ op: "idle-open", count, url }, "idle-opened");
   }
 
   async closeIdle(): Promise<void> {
-    await this.ask({ op: "idle-close" });
+    await this.viewers.ask({ op: "idle-close" }, "idle-closed");
   }
 
   close(): void {
-    if (this.proc.connected) this.proc.send({ op: "close" } satisfies Command);
+    this.clis.close();
+    this.viewers.close();
   }
 }
 
@@ -296,7 +311,7 @@ async function runOnce(pop: Population, rate: number, order: number): Promise<{ 
   const heapSamples: number[] = [];
   let sampler: NodeJS.Timeout | undefined;
   let closed: Promise<void> = Promise.resolve();
-  pop.onWindow = (edge) => {
+  const onWindow = (edge: "open" | "close"): void => {
     if (edge === "open") {
       void Promise.all(servers.map((s) => s.probe({ reset: true }))).then((r) => (before = r));
       sampler = setInterval(() => void Promise.all(servers.map((s) => s.probe())).then((r) => heapSamples.push(r.reduce((x, y) => x + y.heapUsed, 0))), 1000);
@@ -305,26 +320,38 @@ async function runOnce(pop: Population, rate: number, order: number): Promise<{ 
       closed = Promise.all(servers.map((s) => s.probe())).then((r) => void (after = r));
     }
   };
-  const client = await pop.run(rate);
+  await pop.viewers.ask({ op: "listen" }, "listening");
+  pop.clis.onWindow = onWindow;
+  const published = await pop.clis.ask({ op: "run", rate, warmupS: WARMUP_S, windowS: WINDOW_S }, "published");
   await closed;
-  pop.onWindow = null;
+  pop.clis.onWindow = null;
+  const { run: p } = published;
+  const received = await pop.viewers.ask({ op: "drain", sent: p.sent, windowStart: p.windowStart, windowEnd: p.windowEnd }, "received");
+  const r = received.run;
   const run: Run = {
     variant: pop.spec.key,
     rate,
     order,
-    sentInWindow: client.sentInWindow,
-    delivered: client.delivered,
-    lost: client.lost,
-    duplicated: client.duplicated,
-    outOfOrder: client.outOfOrder,
-    latency: latencyStats(Float64Array.from(client.latencies)),
-    inbound: latencyStats(Float64Array.from(client.inbound)),
-    server: serverFigures(before, after, heapSamples, client.latencies.length),
-    bench: { lagP99Ms: client.lagP99Ms, cpuPct: client.cpuPct, gcMs: client.gcMs, gcMaxMs: client.gcMaxMs },
-    incidents: client.incidents,
+    sentInWindow: p.sentInWindow,
+    delivered: r.delivered,
+    lost: r.lost,
+    duplicated: r.duplicated,
+    outOfOrder: r.outOfOrder,
+    latency: latencyStats(Float64Array.from(r.latencies)),
+    inbound: latencyStats(Float64Array.from(r.inbound)),
+    server: serverFigures(before, after, heapSamples, r.latencies.length),
+    // The worse of the two client processes, and their CPU together.
+    bench: {
+      lagP99Ms: Math.max(p.load.lagP99Ms, r.load.lagP99Ms),
+      cpuPct: p.load.cpuPct + r.load.cpuPct,
+      gcMs: NaN,
+      gcMaxMs: Math.max(p.load.gcMaxMs, r.load.gcMaxMs),
+    },
+    incidents: published.incidents + received.incidents,
   };
-  if (client.samples.length > 0 && order === 0) process.stdout.write(`incidents (${pop.spec.key}): ${client.samples.join("; ")}\n`);
-  return { run, latencies: client.latencies };
+  const samples = [...published.samples, ...received.samples];
+  if (samples.length > 0 && order === 0) process.stdout.write(`incidents (${pop.spec.key}): ${samples.join("; ")}\n`);
+  return { run, latencies: r.latencies };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 /**
- * One population of bench/throughput.ts in a process of its own: N sessions, each a CLI and a viewer of
- * one stack, publishing on a global schedule and measuring latency (receive − send, one clock: the CLI
- * and its viewer live here). A process per population keeps each population's sockets, garbage and
- * pauses out of the others' measurements, and out of the parent, which only probes the servers.
+ * One side of a population of bench/throughput.ts, in a process of its own: either its CLIs, which
+ * publish on a global schedule, or its viewers, which measure latency (receive − send, both read as
+ * wall-clock time, `performance.timeOrigin + performance.now()`, on one machine). A process per side and
+ * per population keeps each side's sockets, garbage and pauses out of the other's figures, and out of
+ * the parent, which only probes the servers: with CLIs and viewers in one process, that process's own
+ * delay reached 14–38 ms p99 at 6,000 events/s and was counted as latency.
  *
  * Driven over IPC by bench/throughput.ts (`fork` with `--import tsx`); see `Command` and `Reply`.
  */
@@ -21,14 +23,32 @@ export interface PopulationSpec {
 }
 
 export type Command =
-  | { op: "open"; spec: PopulationSpec; urls: string[]; apiKey: string; cookie: string; sessions: number; eventBytes: number }
+  | { op: "open-clis"; spec: PopulationSpec; urls: string[]; apiKey: string; sessions: number; eventBytes: number }
+  | { op: "open-viewers"; spec: PopulationSpec; urls: string[]; cookie: string; sessionIds: string[] }
   | { op: "run"; rate: number; warmupS: number; windowS: number }
+  | { op: "listen" }
+  | { op: "drain"; sent: number[]; windowStart: number; windowEnd: number }
   | { op: "idle-open"; count: number; url: string }
   | { op: "idle-close" }
   | { op: "close" };
 
-export interface ClientRun {
+/** What a side measured of itself while it worked. */
+export interface SideLoad {
+  lagP99Ms: number;
+  cpuPct: number;
+  gcMaxMs: number;
+}
+
+export interface Published {
+  /** Events each session's CLI sent in this run. */
+  sent: number[];
   sentInWindow: number;
+  windowStart: number;
+  windowEnd: number;
+  load: SideLoad;
+}
+
+export interface Received {
   delivered: number;
   lost: number;
   duplicated: number;
@@ -36,49 +56,48 @@ export interface ClientRun {
   /** Latencies (ms) of the events sent in the window; `inbound`: send → server broadcast (native viewers). */
   latencies: number[];
   inbound: number[];
-  lagP99Ms: number;
-  cpuPct: number;
-  gcMs: number;
-  gcMaxMs: number;
-  incidents: number;
-  samples: string[];
+  load: SideLoad;
 }
 
 export type Reply =
-  | { op: "opened"; seconds: number }
+  | { op: "opened"; seconds: number; sessionIds: string[] }
   | { op: "window-open" }
   | { op: "window-close" }
-  | { op: "result"; run: ClientRun }
+  | { op: "published"; run: Published; incidents: number; samples: string[] }
+  | { op: "listening" }
+  | { op: "received"; run: Received; incidents: number; samples: string[] }
   | { op: "idle-opened" }
   | { op: "idle-closed" }
   | { op: "failed"; error: string };
-
-interface Session {
-  cli: Publisher;
-  viewer: Watcher;
-  sent: number;
-  lastN: number;
-  received: number;
-  duplicated: number;
-  outOfOrder: number;
-}
 
 const nowAbs = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const send = (reply: Reply): void => void process.send?.(reply);
 
 const incidents: Incidents = { cliErrors: 0, viewerErrors: 0, unexpectedCloses: 0, samples: [] };
-let sessions: Session[] = [];
-let idle: Watcher[] = [];
-let filler = "";
-const window = { start: Infinity, end: -Infinity, latencies: [] as number[], inbound: [] as number[] };
-const gc = { ms: 0, maxMs: 0 };
+const incidentCount = (): number => incidents.cliErrors + incidents.viewerErrors + incidents.unexpectedCloses;
+const gc = { maxMs: 0 };
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    gc.ms += e.duration;
-    gc.maxMs = Math.max(gc.maxMs, e.duration);
-  }
+  for (const e of list.getEntries()) gc.maxMs = Math.max(gc.maxMs, e.duration);
 }).observe({ entryTypes: ["gc"] });
+
+/** This process's own event-loop delay, CPU and longest GC pause over a span of work. */
+function measureLoad(): () => SideLoad {
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  gc.maxMs = 0;
+  return () => {
+    lag.disable();
+    const used = process.cpuUsage(cpu);
+    return {
+      lagP99Ms: Math.max(0, lag.percentile(99) / 1e6 - 10),
+      cpuPct: (100 * (used.user + used.system)) / 1000 / Math.max(performance.now() - started, 1),
+      gcMaxMs: gc.maxMs,
+    };
+  };
+}
 
 async function inBatches<T>(count: number, batch: number, open: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
@@ -86,25 +105,12 @@ async function inBatches<T>(count: number, batch: number, open: (i: number) => P
   return out;
 }
 
-function onViewerEvent(session: () => Session | undefined) {
-  return (_seq: unknown, event: unknown, publishedAt?: number): void => {
-    const at = nowAbs();
-    const s = session();
-    const b = (event as { bench?: { n?: number; t?: number } } | undefined)?.bench;
-    if (!s || typeof b?.n !== "number" || typeof b.t !== "number") return;
-    if (b.n <= s.lastN) {
-      if (b.n === s.lastN) s.duplicated++;
-      else s.outOfOrder++;
-      return;
-    }
-    s.lastN = b.n;
-    s.received++;
-    if (b.t >= window.start && b.t < window.end) {
-      window.latencies.push(at - b.t);
-      if (typeof publishedAt === "number") window.inbound.push(publishedAt - b.t);
-    }
-  };
-}
+// ---------------------------------------------------------------------------------------------------
+// The CLI side
+
+let clis: Publisher[] = [];
+const sentTotal: number[] = [];
+let filler = "";
 
 async function openBareCli(url: string, i: number): Promise<Publisher> {
   const sessionId = `bare-${i}`;
@@ -116,129 +122,174 @@ async function openBareCli(url: string, i: number): Promise<Publisher> {
   return { sessionId, send: (seq, event) => void socket.emit("event", { seq, event }), close: () => void socket.disconnect() };
 }
 
-async function open(cmd: Extract<Command, { op: "open" }>): Promise<void> {
+async function openClis(cmd: Extract<Command, { op: "open-clis" }>): Promise<void> {
   const started = performance.now();
-  const { spec, urls, apiKey, cookie } = cmd;
+  const { spec, urls, apiKey } = cmd;
   filler = "x".repeat(Math.max(0, cmd.eventBytes - 160));
-  const url = (i: number): string => urls[i % urls.length] ?? "";
-  // CLI on node i, its viewer on node i + 1: in a cluster every event crosses nodes.
-  sessions = await inBatches(cmd.sessions, 100, async (i) => {
-    let session: Session | undefined;
-    const cli = spec.bare ? await openBareCli(url(i), i) : spec.cli === "native" ? await openNativeCli(url(i), apiKey, incidents) : await openLegacyCli(url(i), apiKey, incidents);
-    const onEvent = onViewerEvent(() => session);
-    const viewer =
-      spec.viewer === "native" ? await openNativeViewer(url(i + 1), cookie, cli.sessionId, onEvent, incidents) : await openLegacyViewer(url(i + 1), cookie, cli.sessionId, onEvent, incidents);
-    session = { cli, viewer, sent: 0, lastN: 0, received: 0, duplicated: 0, outOfOrder: 0 };
-    return session;
+  // CLI on node i, its viewer on node i + 1 (open-viewers): in a cluster every event crosses nodes.
+  clis = await inBatches(cmd.sessions, 100, (i) => {
+    const url = urls[i % urls.length] ?? "";
+    return spec.bare ? openBareCli(url, i) : spec.cli === "native" ? openNativeCli(url, apiKey, incidents) : openLegacyCli(url, apiKey, incidents);
   });
-  specOf = spec;
-  send({ op: "opened", seconds: (performance.now() - started) / 1000 });
+  for (let i = 0; i < clis.length; i++) sentTotal[i] = 0;
+  send({ op: "opened", seconds: (performance.now() - started) / 1000, sessionIds: clis.map((c) => c.sessionId) });
 }
-let specOf: PopulationSpec | null = null;
 
 /** Every session publishes its share of `rate` on one schedule, round robin: no bursts. */
 async function run(cmd: Extract<Command, { op: "run" }>): Promise<void> {
-  for (const s of sessions) {
-    s.received = s.sent;
-    s.lastN = s.sent;
-    s.duplicated = 0;
-    s.outOfOrder = 0;
-  }
-  const baseSent = sessions.map((s) => s.sent);
-  window.latencies = [];
-  window.inbound = [];
+  const sent = clis.map(() => 0);
   const t0 = nowAbs();
-  window.start = t0 + cmd.warmupS * 1000;
-  window.end = window.start + cmd.windowS * 1000;
-  const lag = monitorEventLoopDelay({ resolution: 10 });
+  const windowStart = t0 + cmd.warmupS * 1000;
+  const windowEnd = windowStart + cmd.windowS * 1000;
   let total = 0;
   let cursor = 0;
   let sentInWindow = 0;
-  let opened = false;
-  let cpuBefore = process.cpuUsage();
-  let openedAt = 0;
+  let finish: (() => SideLoad) | null = null;
   await new Promise<void>((done) => {
     const tick = (): void => {
       const now = nowAbs();
-      if (now >= window.end) return done();
-      if (!opened && now >= window.start) {
-        opened = true;
-        cpuBefore = process.cpuUsage();
-        openedAt = performance.now();
-        gc.ms = 0;
-        gc.maxMs = 0;
-        lag.enable();
+      if (now >= windowEnd) return done();
+      if (!finish && now >= windowStart) {
+        finish = measureLoad();
         send({ op: "window-open" });
       }
       const due = Math.floor(((now - t0) * cmd.rate) / 1000);
       while (total < due) {
-        const s = sessions[cursor];
-        cursor = (cursor + 1) % sessions.length;
+        const i = cursor;
+        cursor = (cursor + 1) % clis.length;
         total++;
-        if (!s) continue;
-        s.sent++;
-        s.cli.send(s.sent, { type: "message_update", message: { role: "assistant", content: [{ type: "text", text: filler }] }, bench: { s: cursor, n: s.sent, t: nowAbs() } });
-        if (opened) sentInWindow++;
+        const cli = clis[i];
+        if (!cli) continue;
+        sent[i] = (sent[i] ?? 0) + 1;
+        const n = (sentTotal[i] = (sentTotal[i] ?? 0) + 1);
+        cli.send(n, { type: "message_update", message: { role: "assistant", content: [{ type: "text", text: filler }] }, bench: { s: i, n, t: nowAbs() } });
+        if (finish) sentInWindow++;
       }
       setTimeout(tick, 1);
     };
     tick();
   });
-  const cpu = process.cpuUsage(cpuBefore);
-  const windowMs = performance.now() - openedAt;
-  lag.disable();
+  const load = finish ? (finish as () => SideLoad)() : { lagP99Ms: NaN, cpuPct: NaN, gcMaxMs: NaN };
   send({ op: "window-close" });
-  // Drain: every event sent is received, or counted lost after 5 s.
+  send({ op: "published", run: { sent, sentInWindow, windowStart, windowEnd, load }, incidents: incidentCount(), samples: incidents.samples });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The viewer side
+
+interface Watch {
+  viewer: Watcher;
+  sessionId: string;
+  lastN: number;
+  received: number;
+  duplicated: number;
+  outOfOrder: number;
+}
+
+let watches: Watch[] = [];
+let idle: Watcher[] = [];
+let viewerSpec: PopulationSpec | null = null;
+let viewerCookie = "";
+/** Every event of the current run: its send time, its latency and (native viewers) send → broadcast. */
+let seen: { t: number[]; latency: number[]; inbound: number[] } = { t: [], latency: [], inbound: [] };
+let finishListening: (() => SideLoad) | null = null;
+
+function onViewerEvent(watch: () => Watch | undefined) {
+  return (_seq: unknown, event: unknown, publishedAt?: number): void => {
+    const at = nowAbs();
+    const w = watch();
+    const b = (event as { bench?: { n?: number; t?: number } } | undefined)?.bench;
+    if (!w || typeof b?.n !== "number" || typeof b.t !== "number") return;
+    if (b.n <= w.lastN) {
+      if (b.n === w.lastN) w.duplicated++;
+      else w.outOfOrder++;
+      return;
+    }
+    w.lastN = b.n;
+    w.received++;
+    seen.t.push(b.t);
+    seen.latency.push(at - b.t);
+    seen.inbound.push(typeof publishedAt === "number" ? publishedAt - b.t : NaN);
+  };
+}
+
+async function openViewers(cmd: Extract<Command, { op: "open-viewers" }>): Promise<void> {
+  const started = performance.now();
+  viewerSpec = cmd.spec;
+  viewerCookie = cmd.cookie;
+  watches = await inBatches(cmd.sessionIds.length, 100, async (i) => {
+    let watch: Watch | undefined;
+    const url = cmd.urls[(i + 1) % cmd.urls.length] ?? "";
+    const sessionId = cmd.sessionIds[i] ?? "";
+    const onEvent = onViewerEvent(() => watch);
+    const viewer =
+      cmd.spec.viewer === "native" ? await openNativeViewer(url, cmd.cookie, sessionId, onEvent, incidents) : await openLegacyViewer(url, cmd.cookie, sessionId, onEvent, incidents);
+    watch = { viewer, sessionId, lastN: 0, received: 0, duplicated: 0, outOfOrder: 0 };
+    return watch;
+  });
+  send({ op: "opened", seconds: (performance.now() - started) / 1000, sessionIds: cmd.sessionIds });
+}
+
+function listen(): void {
+  for (const w of watches) {
+    w.received = 0;
+    w.duplicated = 0;
+    w.outOfOrder = 0;
+  }
+  seen = { t: [], latency: [], inbound: [] };
+  finishListening = measureLoad();
+  send({ op: "listening" });
+}
+
+/** Waits until every event sent was received (or 5 s), then reports the run. */
+async function drain(cmd: Extract<Command, { op: "drain" }>): Promise<void> {
+  const load = finishListening?.() ?? { lagP99Ms: NaN, cpuPct: NaN, gcMaxMs: NaN };
   const deadline = performance.now() + 5_000;
-  while (performance.now() < deadline && sessions.some((s) => s.received < s.sent)) await sleep(50);
+  while (performance.now() < deadline && watches.some((w, i) => w.received < (cmd.sent[i] ?? 0))) await sleep(50);
   let lost = 0;
   let duplicated = 0;
   let outOfOrder = 0;
   let delivered = 0;
-  sessions.forEach((s, i) => {
-    lost += s.sent - s.received;
-    duplicated += s.duplicated;
-    outOfOrder += s.outOfOrder;
-    delivered += s.received - (baseSent[i] ?? 0);
+  watches.forEach((w, i) => {
+    lost += Math.max(0, (cmd.sent[i] ?? 0) - w.received);
+    duplicated += w.duplicated;
+    outOfOrder += w.outOfOrder;
+    delivered += w.received;
   });
-  send({
-    op: "result",
-    run: {
-      sentInWindow,
-      delivered,
-      lost,
-      duplicated,
-      outOfOrder,
-      latencies: window.latencies,
-      inbound: window.inbound,
-      lagP99Ms: Math.max(0, lag.percentile(99) / 1e6 - 10),
-      cpuPct: (100 * (cpu.user + cpu.system)) / 1000 / Math.max(windowMs, 1),
-      gcMs: gc.ms,
-      gcMaxMs: gc.maxMs,
-      incidents: incidents.cliErrors + incidents.viewerErrors + incidents.unexpectedCloses,
-      samples: incidents.samples,
-    },
-  });
+  const latencies: number[] = [];
+  const inbound: number[] = [];
+  for (let k = 0; k < seen.t.length; k++) {
+    const t = seen.t[k] as number;
+    if (t < cmd.windowStart || t >= cmd.windowEnd) continue;
+    latencies.push(seen.latency[k] as number);
+    const inb = seen.inbound[k] as number;
+    if (!Number.isNaN(inb)) inbound.push(inb);
+  }
+  send({ op: "received", run: { delivered, lost, duplicated, outOfOrder, latencies, inbound, load }, incidents: incidentCount(), samples: incidents.samples });
 }
 
 async function idleOpen(cmd: Extract<Command, { op: "idle-open" }>): Promise<void> {
   const ignore = (): void => undefined;
   idle = await inBatches(cmd.count, 100, (i) => {
-    const sessionId = sessions[i % sessions.length]?.cli.sessionId ?? "";
-    return specOf?.viewer === "legacy" ? openLegacyViewer(cmd.url, cookieOf, sessionId, ignore, incidents) : openNativeViewer(cmd.url, cookieOf, sessionId, ignore, incidents);
+    const sessionId = watches[i % watches.length]?.sessionId ?? "";
+    return viewerSpec?.viewer === "legacy" ? openLegacyViewer(cmd.url, viewerCookie, sessionId, ignore, incidents) : openNativeViewer(cmd.url, viewerCookie, sessionId, ignore, incidents);
   });
   send({ op: "idle-opened" });
 }
-let cookieOf = "";
 
 process.on("message", (msg: Command) => {
   const work = async (): Promise<void> => {
     switch (msg.op) {
-      case "open":
-        cookieOf = msg.cookie;
-        return open(msg);
+      case "open-clis":
+        return openClis(msg);
+      case "open-viewers":
+        return openViewers(msg);
       case "run":
         return run(msg);
+      case "listen":
+        return listen();
+      case "drain":
+        return drain(msg);
       case "idle-open":
         return idleOpen(msg);
       case "idle-close":
@@ -246,7 +297,8 @@ process.on("message", (msg: Command) => {
         await sleep(500);
         return send({ op: "idle-closed" });
       case "close":
-        for (const s of sessions) (s.viewer.close(), s.cli.close());
+        for (const w of watches) w.viewer.close();
+        for (const c of clis) c.close();
         await sleep(200);
         process.exit(0);
     }
