@@ -10,15 +10,13 @@ export interface RelayMetrics {
   registry: Registry;
   handshakes: Counter<"namespace" | "generation" | "outcome">;
   refusals: Counter<"code" | "wire">;
-  eventsPublished: Counter<"stack">;
-  eventsDelivered: Counter<"stack">;
   eventsDeduplicated: Counter;
   eventsDropped: Counter<"reason">;
-  publishAckSeconds: Histogram<"stack">;
-  publishDeliverySeconds: Histogram<"stack">;
   /**
-   * The per-event series of each stack, bound once: a labelled call hashes its labels object on every
-   * event (docs/performance.md), a bound child does not.
+   * The per-event series (`pizzapi_events_published_total`, `pizzapi_events_delivered_total`,
+   * `pizzapi_publish_ack_seconds`, `pizzapi_publish_delivery_seconds`), one set per stack, labels bound
+   * once: a labelled call hashes its labels object on every event (docs/performance.md), a bound child
+   * does not. They are reached only through here.
    */
   byStack: Record<Stack, StackSeries>;
 }
@@ -82,11 +80,7 @@ export function createMetrics(nodeId: string): RelayMetrics {
       labelNames: ["code", "wire"],
       registers,
     }),
-    eventsPublished,
-    eventsDelivered,
     eventsDeduplicated: new Counter({ name: "pizzapi_events_deduplicated_total", help: "Resent session events acknowledged as already stored (not published again)", registers }),
     eventsDropped: new Counter({ name: "pizzapi_events_dropped_total", help: "Frames not delivered to a client, by reason (backpressure: the client stopped reading)", labelNames: ["reason"], registers }),
-    publishAckSeconds,
-    publishDeliverySeconds,
   };
 }
