@@ -127,7 +127,6 @@ interface Target {
   servers: BenchNode[];
   apiKey: string;
   cookie: string;
-  dataDir?: string;
 }
 
 function mintKey(dataDir: string, user: string): string {
@@ -140,7 +139,7 @@ function mintKey(dataDir: string, user: string): string {
 
 const relayEnv = (dataDir: string): Record<string, string> => ({
   PIZZAPI_DATA_DIR: dataDir,
-  // A bench session lives as long as the bench; every population belongs to one user.
+  // A bench session lives as long as the bench; each population is a user of its own.
   PIZZAPI_EPHEMERAL_TTL_MS: String(24 * 3_600_000),
   PIZZAPI_EPHEMERAL_SWEEP_MS: String(3_600_000),
   PIZZAPI_MAX_SESSIONS_PER_USER: String(10 * SESSIONS + IDLE + 100),
@@ -150,24 +149,29 @@ const relayEnv = (dataDir: string): Record<string, string> => ({
 const profileArgs = flags["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(flags["cpu-prof"])] : [];
 const relayNodeArgs = [...(flags["relay-node-arg"] ?? []), ...profileArgs];
 
-async function startRelays(name: string): Promise<Target> {
+/** Relay processes (three in a cluster) and the data folder their keys are minted in. */
+interface Relays {
+  servers: BenchNode[];
+  dataDir: string;
+}
+
+async function startRelays(name: string): Promise<Relays> {
   const dataDir = mkdtempSync(join(os.tmpdir(), "pizzapi-throughput-"));
-  const apiKey = mintKey(dataDir, `bench-${name}`);
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
   const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: relayNodeArgs, ...(redis ? { redisUrl: redis.url } : {}) })));
   processes.push(...servers);
   if (CLUSTER) await awaitBenchMesh(servers);
-  return { servers, apiKey, cookie: await benchLogin(servers[0]?.url ?? "", apiKey), dataDir };
+  return { servers, dataDir };
 }
 
 /**
- * Another user on the same relays: in a cluster each population has a user of its own, so that a
- * registration's per-user session cap check (it lists the user's live sessions) stays at one
- * population's size.
+ * A population's user on its relays: its API key and login cookie. Each population has a user of its
+ * own, so that a registration's per-user session cap check (it lists the user's live sessions) stays at
+ * one population's size when populations share the relays (a cluster).
  */
-async function anotherUser(target: Target, name: string): Promise<Target> {
-  const apiKey = mintKey(target.dataDir ?? "", `bench-${name}`);
-  return { ...target, apiKey, cookie: await benchLogin(target.servers[0]?.url ?? "", apiKey) };
+async function userOn(relays: Relays, name: string): Promise<Target> {
+  const apiKey = mintKey(relays.dataDir, `bench-${name}`);
+  return { servers: relays.servers, apiKey, cookie: await benchLogin(relays.servers[0]?.url ?? "", apiKey) };
 }
 
 async function startBare(name: string): Promise<Target> {
@@ -178,7 +182,7 @@ async function startBare(name: string): Promise<Target> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Populations: SESSIONS sessions, one CLI and one viewer each, in a process of their own
+// Populations: SESSIONS sessions, one CLI and one viewer each; the CLIs in one process, the viewers in another
 
 /** One side of a population (bench/lib/population.ts): a client process, driven over IPC. */
 class Side {
@@ -273,7 +277,7 @@ interface Run {
   /** Send to the server's broadcast (native viewers only): the rest of the latency is the way out. */
   inbound: LatencyStats;
   server: ServerFigures;
-  bench: { lagP99Ms: number; cpuPct: number; gcMs: number; gcMaxMs: number };
+  bench: { lagP99Ms: number; cpuPct: number; gcMaxMs: number };
   incidents: number;
 }
 
@@ -344,7 +348,6 @@ async function runOnce(pop: Population, rate: number, order: number): Promise<{ 
     bench: {
       lagP99Ms: Math.max(p.load.lagP99Ms, r.load.lagP99Ms),
       cpuPct: p.load.cpuPct + r.load.cpuPct,
-      gcMs: NaN,
       gcMaxMs: Math.max(p.load.gcMaxMs, r.load.gcMaxMs),
     },
     incidents: published.incidents + received.incidents,
@@ -500,12 +503,11 @@ async function main(): Promise<number> {
   // Servers: a relay (cluster) per relay population in one node mode, one cluster for all in three.
   const targets = new Map<string, Target>();
   const startup: Array<{ server: string; startupMs: number; idleRssMiB: number; idleHeapMiB: number }> = [];
-  let shared: Target | null = null;
+  let shared: Relays | null = null;
   for (const spec of VARIANTS) {
     let target: Target;
     if (spec.bare) target = await startBare(spec.key);
-    else if (CLUSTER) target = await anotherUser((shared ??= await startRelays("relay")), spec.key);
-    else target = await startRelays(spec.key);
+    else target = await userOn(CLUSTER ? (shared ??= await startRelays("relay")) : await startRelays(spec.key), spec.key);
     targets.set(spec.key, target);
   }
   for (const s of processes) {
