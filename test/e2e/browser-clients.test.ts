@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HubClient, TerminalClient, ViewerClient, type ConnectionStatus, type ViewerClientOptions, type ViewerEvent } from "../../clients/browser/index.js";
 import { RelayClient } from "../../clients/socketio/cli-client.js";
 import type { ViewerConnected } from "../../protocol/index.js";
-import { connectCli, connectRunner, connected, Recorder, type CliSocket } from "../helpers/clients.js";
+import { connectCli, connected, Recorder, runnerWithTerminal, type CliSocket } from "../helpers/clients.js";
 import { TestProxy } from "../helpers/proxy.js";
 import { freePort } from "../helpers/redis.js";
 import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
@@ -332,40 +331,40 @@ describe("ViewerClient", () => {
 });
 
 describe("ViewerClient and the CLI's viewer_connected", () => {
-  it("sends `connected` once it has joined, as the deployed web app does: the CLI's RelayClient gets viewer_connected", async () => {
+  /** A registered CLI client that counts the `viewer_connected` it gets. */
+  async function countingCli(): Promise<{ cli: RelayClient; sessionId: string; viewersConnected: () => number }> {
     const cli = track(new RelayClient({ url: withRecovery.node.url, apiKey: withRecovery.key, session: { cwd: "/home/alice/proj" } }));
-    let viewerConnected = 0;
-    cli.on("viewer_connected", () => (viewerConnected += 1));
+    let count = 0;
+    cli.on("viewer_connected", () => (count += 1));
     const registered = new Promise<string>((resolve) => cli.on("registered", ({ sessionId }) => resolve(sessionId)));
     cli.start();
-    const sessionId = await registered;
+    return { cli, sessionId: await registered, viewersConnected: () => count };
+  }
+
+  it("sends `connected` once it has joined, as the deployed web app does: the CLI's RelayClient gets viewer_connected", async () => {
+    const { cli, sessionId, viewersConnected } = await countingCli();
     cli.publish({ type: "session_active", state: {} });
     await cli.flushed();
-    expect(viewerConnected).toBe(0);
+    expect(viewersConnected()).toBe(0);
 
     const { log } = viewerOf(withRecovery.node.url, withRecovery, sessionId);
     await waitFor(() => log.synced.length === 1, "synced");
-    await waitFor(() => viewerConnected === 1, "viewer_connected at the CLI");
+    await waitFor(() => viewersConnected() === 1, "viewer_connected at the CLI");
     // A second viewer is a second `connected`.
     const second = viewerOf(withRecovery.node.url, withRecovery, sessionId);
     await waitFor(() => second.log.synced.length === 1, "the second viewer synced");
-    await waitFor(() => viewerConnected === 2, "a second viewer_connected");
+    await waitFor(() => viewersConnected() === 2, "a second viewer_connected");
   });
 
   it("sends no `connected` for an ended session's replay", async () => {
-    const cli = track(new RelayClient({ url: withRecovery.node.url, apiKey: withRecovery.key, session: { cwd: "/home/alice/proj" } }));
-    let viewerConnected = 0;
-    cli.on("viewer_connected", () => (viewerConnected += 1));
-    const registered = new Promise<string>((resolve) => cli.on("registered", ({ sessionId }) => resolve(sessionId)));
-    cli.start();
-    const sessionId = await registered;
+    const { cli, sessionId, viewersConnected } = await countingCli();
     cli.publish({ type: "session_active", state: {} });
     expect((await cli.end()).ok).toBe(true);
     const { log } = viewerOf(withRecovery.node.url, withRecovery, sessionId);
     await waitFor(() => log.ended.length === 1, "the replay's end");
     expect(log.connected).toEqual([expect.objectContaining({ replayOnly: true })]);
     await sleep(100);
-    expect(viewerConnected).toBe(0);
+    expect(viewersConnected()).toBe(0);
   });
 });
 
@@ -424,18 +423,7 @@ describe("HubClient", () => {
 describe("TerminalClient", () => {
   it("attaches, spawns on resize, streams data both ways, kills and exits", async () => {
     const relay = withRecovery;
-    const runner = track(connectRunner(relay.node.url, relay.key));
-    const runnerRec = new Recorder(runner);
-    await connected(runner);
-    const runnerId = randomUUID();
-    expect(await runner.emitWithAck("register_runner", { runnerId, runnerSecret: randomBytes(32).toString("hex"), name: "devbox" })).toEqual({ ok: true, runnerId });
-    const res = await fetch(`${relay.node.url}/api/runners/terminal`, {
-      method: "POST",
-      headers: { cookie: relay.cookie, "content-type": "application/json" },
-      body: JSON.stringify({ runnerId, cols: 80, rows: 24 }),
-    });
-    expect(res.status).toBe(200);
-    const { terminalId } = (await res.json()) as { terminalId: string };
+    const { runner, runnerRec, runnerId, terminalId } = await runnerWithTerminal(relay, track);
 
     const term = track(new TerminalClient({ url: relay.node.url, terminalId, ioOptions: { forceNew: true, extraHeaders: { cookie: relay.cookie }, ...FAST_RECONNECT } }));
     const seen: Array<[string, unknown]> = [];

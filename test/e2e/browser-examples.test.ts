@@ -1,8 +1,7 @@
-import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubSession } from "../../clients/browser/index.js";
 import { attachTerminal, listSessions, type TerminalView } from "../../examples/browser/hub-and-terminal.js";
-import { connectCli, connectRunner, connected, Recorder } from "../helpers/clients.js";
+import { connectCli, connected, runnerWithTerminal } from "../helpers/clients.js";
 import { startRelayWithAlice, type TestRelay } from "../helpers/relay.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -34,18 +33,7 @@ describe("examples/browser/hub-and-terminal.ts", () => {
   });
 
   it("attachTerminal spawns the PTY at the view's size and streams both ways", async () => {
-    const runner = connectRunner(relay.node.url, relay.key);
-    closers.push(() => runner.disconnect());
-    const runnerRec = new Recorder(runner);
-    await connected(runner);
-    const runnerId = randomUUID();
-    expect(await runner.emitWithAck("register_runner", { runnerId, runnerSecret: randomBytes(32).toString("hex"), name: "devbox" })).toEqual({ ok: true, runnerId });
-    const res = await fetch(`${relay.node.url}/api/runners/terminal`, {
-      method: "POST",
-      headers: { cookie: relay.cookie, "content-type": "application/json" },
-      body: JSON.stringify({ runnerId, cols: 80, rows: 24 }),
-    });
-    const { terminalId } = (await res.json()) as { terminalId: string };
+    const { runner, runnerRec, runnerId, terminalId } = await runnerWithTerminal(relay, (r) => closers.push(() => r.disconnect()));
 
     const written: string[] = [];
     let type: (keys: string) => void = () => undefined;

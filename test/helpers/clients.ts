@@ -1,4 +1,6 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
+import { expect } from "vitest";
 import type {
   HubClientToServer,
   HubServerToClient,
@@ -125,6 +127,31 @@ export type TerminalSocket = Socket<TerminalServerToClient, TerminalClientToServ
 
 export function connectRunner(url: string, apiKey: string, extra: Record<string, unknown> = {}): RunnerSocket {
   return io(`${url}/runner`, { ...base, auth: { apiKey, protocolVersion: PROTOCOL_VERSION, clientVersion: "test", ...extra } });
+}
+
+/**
+ * A Socket.IO runner registered with `relay.key`, and an 80×24 terminal the browser's REST call opened
+ * on it (the runner has not spawned it yet). `keep` gets the runner before anything is awaited, so the
+ * caller's cleanup holds it even when a step fails.
+ */
+export async function runnerWithTerminal(
+  relay: { node: { url: string }; key: string; cookie: string },
+  keep: (runner: RunnerSocket) => void,
+): Promise<{ runner: RunnerSocket; runnerRec: Recorder; runnerId: string; terminalId: string }> {
+  const runner = connectRunner(relay.node.url, relay.key);
+  keep(runner);
+  const runnerRec = new Recorder(runner);
+  await connected(runner);
+  const runnerId = randomUUID();
+  expect(await runner.emitWithAck("register_runner", { runnerId, runnerSecret: randomBytes(32).toString("hex"), name: "devbox" })).toEqual({ ok: true, runnerId });
+  const res = await fetch(`${relay.node.url}/api/runners/terminal`, {
+    method: "POST",
+    headers: { cookie: relay.cookie, "content-type": "application/json" },
+    body: JSON.stringify({ runnerId, cols: 80, rows: 24 }),
+  });
+  expect(res.status).toBe(200);
+  const { terminalId } = (await res.json()) as { terminalId: string };
+  return { runner, runnerRec, runnerId, terminalId };
 }
 
 export function connectTerminal(url: string, creds: BrowserCredentials, terminalId: string): TerminalSocket {
