@@ -27,7 +27,10 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
   --event-bytes N  JSON size of one event (default 512)
   --relay-env K=V  an extra setting for every relay (repeatable), e.g. PIZZAPI_RECOVERY_WINDOW_MS=0
   --relay-node-arg A  an extra argument of every relay's node binary (repeatable), e.g. --max-semi-space-size=32
-  --cpu-prof DIR   write a V8 CPU profile of every relay into DIR (relays stop gracefully at the end)
+  --baseline DIR   also run the relay of DIR, another checkout, built (e.g. a git worktree of an earlier
+                   revision after \`npm ci\`), as variants <key>@base, interleaved with the others: a change
+                   measured before and after in the same run (one node only)
+  --cpu-prof DIR   write a V8 CPU profile of every server (relays and bare) into DIR (servers stop gracefully at the end)
   --out FILE       where to write the JSON results (default bench/results/throughput-<nodes>n.json),
                    and the Markdown report next to it (.md)
   --help`;
@@ -45,6 +48,7 @@ const { values: flags } = parseArgs({
     "relay-env": { type: "string", multiple: true },
     out: { type: "string" },
     "cpu-prof": { type: "string" },
+    baseline: { type: "string" },
     "relay-node-arg": { type: "string", multiple: true },
     help: { type: "boolean", default: false },
   },
@@ -87,6 +91,8 @@ for (const kv of flags["relay-env"] ?? []) {
 
 interface VariantSpec extends PopulationSpec {
   label: string;
+  /** The checkout whose relay this variant runs (`--baseline`); default: this one. */
+  root?: string;
 }
 const ALL_VARIANTS: VariantSpec[] = CLUSTER
   ? [
@@ -102,7 +108,14 @@ const ALL_VARIANTS: VariantSpec[] = CLUSTER
       { key: "bare", label: "bare Socket.IO", cli: "native", viewer: "native", bare: true },
     ];
 const wantedVariants = flags.variants?.split(",").map((v) => v.trim());
-const VARIANTS = wantedVariants ? ALL_VARIANTS.filter((v) => wantedVariants.includes(v.key)) : ALL_VARIANTS;
+const BASELINE = flags.baseline === undefined ? undefined : resolve(flags.baseline);
+if (BASELINE !== undefined && CLUSTER) {
+  process.stderr.write(`--baseline: one node only\n`);
+  process.exit(2);
+}
+const CHOSEN = wantedVariants ? ALL_VARIANTS.filter((v) => wantedVariants.includes(v.key)) : ALL_VARIANTS;
+/** With --baseline, each relay variant twice: this checkout's relay, then the baseline's (`<key>@base`). */
+const VARIANTS = CHOSEN.flatMap((v): VariantSpec[] => (BASELINE === undefined || v.bare ? [v] : [v, { ...v, key: `${v.key}@base`, label: `${v.label} (baseline)`, root: BASELINE }]));
 if (VARIANTS.length === 0) {
   process.stderr.write(`--variants: none of ${ALL_VARIANTS.map((v) => v.key).join(",")}\n`);
   process.exit(2);
@@ -155,10 +168,10 @@ interface Relays {
   dataDir: string;
 }
 
-async function startRelays(name: string): Promise<Relays> {
+async function startRelays(name: string, root?: string): Promise<Relays> {
   const dataDir = mkdtempSync(join(os.tmpdir(), "pizzapi-throughput-"));
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
-  const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: relayNodeArgs, ...(redis ? { redisUrl: redis.url } : {}) })));
+  const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: relayNodeArgs, ...(redis ? { redisUrl: redis.url } : {}), ...(root !== undefined ? { root } : {}) })));
   processes.push(...servers);
   if (CLUSTER) await awaitBenchMesh(servers);
   return { servers, dataDir };
@@ -176,7 +189,7 @@ async function userOn(relays: Relays, name: string): Promise<Target> {
 
 async function startBare(name: string): Promise<Target> {
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
-  const servers = await Promise.all(names.map((n) => startBareServer(n, redis?.url, "bench:")));
+  const servers = await Promise.all(names.map((n) => startBareServer(n, redis?.url, "bench:", profileArgs)));
   processes.push(...servers);
   return { servers, apiKey: "", cookie: "" };
 }
@@ -262,6 +275,8 @@ interface ServerFigures {
   rssMiB: number;
   minorGcPer1k: number;
   gcMsPer1k: number;
+  /** Write system calls per 1,000 events: about one per packet a socket sends. */
+  writesPer1k: number;
 }
 
 interface Run {
@@ -286,6 +301,7 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
   let minor = 0;
   let gcMs = 0;
   let rss = 0;
+  let writes = 0;
   for (let i = 0; i < after.length; i++) {
     const a = before[i];
     const b = after[i];
@@ -293,6 +309,7 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
     cpu += (b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system) / 1000;
     minor += b.gc.minor - a.gc.minor;
     gcMs += b.gc.ms - a.gc.ms;
+    writes += b.syscalls.writes - a.syscalls.writes;
     rss += b.rss;
   }
   const k = Math.max(events, 1) / 1000;
@@ -305,6 +322,7 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
     rssMiB: rss / 2 ** 20,
     minorGcPer1k: minor / k,
     gcMsPer1k: gcMs / k,
+    writesPer1k: writes / k,
   };
 }
 
@@ -424,7 +442,7 @@ function cellsOf(runs: Run[], pooled: Map<string, number[]>): Cell[] {
 }
 
 function resultTable(cells: Cell[]): string {
-  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "bench lag p99"]];
+  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "writes/1k ev", "bench lag p99"]];
   for (const c of cells) {
     rows.push([
       String(c.rate),
@@ -438,6 +456,7 @@ function resultTable(cells: Cell[]): string {
       range(c.runs.map((r) => r.server.heapMiB), 0),
       range(c.runs.map((r) => r.server.minorGcPer1k), 2),
       range(c.runs.map((r) => r.server.gcMsPer1k), 2),
+      range(c.runs.map((r) => r.server.writesPer1k), 0),
       range(c.runs.map((r) => r.bench.lagP99Ms)),
     ]);
   }
@@ -445,13 +464,15 @@ function resultTable(cells: Cell[]): string {
 }
 
 function ratioTable(cells: Cell[]): string {
-  const rows = [["rate ev/s", ...VARIANTS.filter((v) => !v.bare).map((v) => `${v.key} CPU ÷ bare`), ...(CLUSTER ? [] : ["legacy ÷ sio"])]];
+  const based = VARIANTS.filter((v) => v.root !== undefined);
+  const rows = [["rate ev/s", ...VARIANTS.filter((v) => !v.bare).map((v) => `${v.key} CPU ÷ bare`), ...(CLUSTER ? [] : ["legacy ÷ sio"]), ...based.map((v) => `${v.key.replace("@base", "")} CPU ÷ baseline`)]];
   for (const rate of RATES) {
     const at = (key: string): Cell | undefined => cells.find((c) => c.rate === rate && c.variant === key);
     const bare = at("bare");
     const row = [String(rate)];
     for (const v of VARIANTS.filter((x) => !x.bare)) row.push(bare ? fmt((at(v.key)?.cpuMsPer1k ?? NaN) / bare.cpuMsPer1k, 2) : "–");
     if (!CLUSTER) row.push(fmt((at("legacy")?.cpuMsPer1k ?? NaN) / (at("sio")?.cpuMsPer1k ?? NaN), 2));
+    for (const v of based) row.push(fmt((at(v.key.replace("@base", ""))?.cpuMsPer1k ?? NaN) / (at(v.key)?.cpuMsPer1k ?? NaN), 2));
     rows.push(row);
   }
   return markdownTable(rows);
@@ -507,7 +528,7 @@ async function main(): Promise<number> {
   for (const spec of VARIANTS) {
     let target: Target;
     if (spec.bare) target = await startBare(spec.key);
-    else target = await userOn(CLUSTER ? (shared ??= await startRelays("relay")) : await startRelays(spec.key), spec.key);
+    else target = await userOn(CLUSTER ? (shared ??= await startRelays("relay")) : await startRelays(spec.key, spec.root), spec.key);
     targets.set(spec.key, target);
   }
   for (const s of processes) {
@@ -546,7 +567,7 @@ async function main(): Promise<number> {
       pooled.set(key, [...(pooled.get(key) ?? []), ...latencies]);
       process.stdout.write(
         `${String(rate).padStart(5)} ev/s ${pop.spec.key.padEnd(6)} p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} max ${fmt(run.latency.max)} ms (in p50 ${fmt(run.inbound.p50)} p99 ${fmt(run.inbound.p99)}), lost ${run.lost}, ` +
-          `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
+          `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, writes ${fmt(run.server.writesPer1k, 0)}/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
       );
       await sleep(500);
     }

@@ -31,6 +31,8 @@ export interface BenchNode {
 /** What bench/lib/probe.mjs answers. */
 export interface ProbeReading {
   cpuMicros: { user: number; system: number };
+  /** Read and write system calls since the process started (NaN off Linux). */
+  syscalls: { reads: number; writes: number };
   rss: number;
   heapUsed: number;
   heapTotal: number;
@@ -51,6 +53,8 @@ export interface BenchNodeOptions {
   nodeArgs?: string[];
   /** Preload bench/lib/probe.mjs over an IPC channel (`BenchNode.probe`), with --expose-gc. */
   probe?: boolean;
+  /** Another built checkout whose relay to run (a baseline revision); default: this one. */
+  root?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -78,8 +82,9 @@ export async function startBenchNodeOn(options: BenchNodeOptions, port: number):
 }
 
 async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNode> {
-  // The bin runs dist/: a bench of a stale build would measure code that is no longer there.
-  const stale = staleBuild();
+  // The bin runs dist/: a bench of a stale build would measure code that is no longer there. (A
+  // baseline checkout is the caller's to build.)
+  const stale = options.root === undefined ? staleBuild() : null;
   if (stale !== null) throw new Error(`dist/ is stale (${stale}): run \`npm run build\` first`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
@@ -94,25 +99,26 @@ async function spawnOn(options: BenchNodeOptions, port: number): Promise<BenchNo
     PIZZAPI_DATA_DIR: mkdtempSync(join(tmpdir(), "pizzapi-bench-")),
     ...options.env,
   };
-  return spawnServer(options.name, [...relayNodeFlags(), ...(options.nodeArgs ?? []), BIN, "start"], env, port, options.probe === true);
+  const bin = options.root === undefined ? BIN : join(resolve(options.root), "bin/pizzapi-relay.js");
+  return spawnServer(options.name, [...relayNodeFlags(bin), ...(options.nodeArgs ?? []), bin, "start"], env, port, options.probe === true);
 }
 
 /**
  * The node flags the relay runs with, from the bin's `#!/usr/bin/env -S node ...` line (their one
  * place): the bench spawns `node <flags> bin/pizzapi-relay.js`, as the shebang would.
  */
-export function relayNodeFlags(): string[] {
-  const first = readFileSync(BIN, "utf8").split("\n", 1)[0] ?? "";
+export function relayNodeFlags(bin = BIN): string[] {
+  const first = readFileSync(bin, "utf8").split("\n", 1)[0] ?? "";
   const match = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);
   return match?.[1]?.trim().split(/\s+/) ?? [];
 }
 
 /** Starts the bare Socket.IO reference (bench/lib/bare-server.ts), probed like a relay node. */
-export async function startBareServer(name: string, redisUrl?: string, prefix = ""): Promise<BenchNode> {
+export async function startBareServer(name: string, redisUrl?: string, prefix = "", nodeArgs: string[] = []): Promise<BenchNode> {
   const port = await freePort();
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), PORT: String(port), REDIS_PREFIX: prefix };
   if (redisUrl) env.REDIS_URL = redisUrl;
-  return spawnServer(name, ["--import", "tsx", join(ROOT, "bench/lib/bare-server.ts")], env, port, true, "/socket.io/?EIO=4&transport=polling");
+  return spawnServer(name, [...nodeArgs, "--import", "tsx", join(ROOT, "bench/lib/bare-server.ts")], env, port, true, "/socket.io/?EIO=4&transport=polling");
 }
 
 /**

@@ -1,11 +1,23 @@
 // Preloaded into every server process a benchmark starts (`node --import bench/lib/probe.mjs ...`),
 // relay and bare reference alike, so both are measured the same way from the inside: process CPU in
-// microseconds, heap, and garbage collections by kind. It answers `{probe: id}` messages on the IPC
+// microseconds, heap, garbage collections by kind, and read/write system calls. It answers `{probe: id}` messages on the IPC
 // channel the bench opened (and does nothing without one). `{probe: id, gc: true}` first collects
 // (when the process runs with --expose-gc), for idle-memory figures.
 // Plain JavaScript: it is loaded by the built relay under bare `node`, with no TypeScript loader.
 import { PerformanceObserver, constants, monitorEventLoopDelay } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
+
+/** Read and write system calls so far (Linux /proc/self/io; NaN elsewhere): each packet a socket writes is one. */
+function syscalls() {
+  try {
+    const io = readFileSync("/proc/self/io", "utf8");
+    const count = (name) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? NaN);
+    return { reads: count("syscr"), writes: count("syscw") };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}
 
 if (typeof process.send === "function") {
   const gc = { minor: 0, major: 0, other: 0, ms: 0, maxPauseMs: 0 };
@@ -31,7 +43,7 @@ if (typeof process.send === "function") {
     const heap = getHeapStatistics();
     // The event loop's delay and the longest GC pause since the last `reset` (a measured window).
     const loop = { p99Ms: Math.max(0, lag.percentile(99) / 1e6 - 5), maxMs: Math.max(0, lag.max / 1e6 - 5) };
-    process.send({ probe: msg.probe, cpuMicros: process.cpuUsage(), rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: heap.total_heap_size, external: mem.external, gc: { ...gc }, loop });
+    process.send({ probe: msg.probe, cpuMicros: process.cpuUsage(), syscalls: syscalls(), rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: heap.total_heap_size, external: mem.external, gc: { ...gc }, loop });
     if (msg.reset === true) {
       lag.reset();
       gc.maxPauseMs = 0;
