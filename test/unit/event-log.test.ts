@@ -43,4 +43,20 @@ describe("EventLog", () => {
     }
     expect(log.after(0)).toEqual(model);
   });
+
+  it("holds its JSON plus a few chunks, and reuses them as the log turns over", () => {
+    const log = new EventLog();
+    const json = JSON.stringify({ pad: "x".repeat(500) });
+    for (let seq = 1; seq <= 1_000; seq++) log.push(seq, seq, json, 1_000);
+    const live = 1_000 * json.length;
+    const held = log.bytesHeld;
+    expect(held).toBeGreaterThanOrEqual(live);
+    expect(held).toBeLessThanOrEqual(live + 3 * 32 * 1024);
+    for (let seq = 1_001; seq <= 20_000; seq++) log.push(seq, seq, json, 1_000);
+    expect(log.bytesHeld).toBeLessThanOrEqual(live + 3 * 32 * 1024);
+    expect(log.after(19_998)).toEqual([
+      { seq: 19_999, ts: 19_999, eventJson: json },
+      { seq: 20_000, ts: 20_000, eventJson: json },
+    ]);
+  });
 });
