@@ -61,26 +61,39 @@ export class Deadlines {
  * A call that timed out may still complete in Redis later: every caller treats "unavailable" as "not
  * done", and what it retries is idempotent or de-duplicated (claims bump a generation, publishes carry
  * a stream position).
+ *
+ * The embedded state's stores live in this process and wait on nothing, except the API keys (files):
+ * only those are bounded there. Bounding the others cost a promise, a closure and two set operations
+ * per call on the event path, for a deadline that cannot pass (docs/performance.md "Where time went").
  */
 export function withTimeouts(state: SharedState, deadlines: Deadlines): SharedState {
-  /** The same store, with each of its methods bounded. */
-  const wrap = <S extends object>(store: S): S =>
-    new Proxy(store, {
+  /** The same store, with each of its methods bounded (each bound method made once, on first use). */
+  const wrap = <S extends object>(store: S): S => {
+    const bounded = new Map<PropertyKey, { of: unknown; method: (...args: unknown[]) => Promise<unknown> }>();
+    return new Proxy(store, {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== "function") return value;
-        return (...args: unknown[]) => deadlines.bound(Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args)));
+        const known = bounded.get(property);
+        if (known !== undefined && known.of === value) return known.method;
+        const call = value as (...a: unknown[]) => unknown;
+        const method = (...args: unknown[]): Promise<unknown> => deadlines.bound(Promise.resolve(call.apply(target, args)));
+        bounded.set(property, { of: value, method });
+        return method;
       },
     });
+  };
+  const inProcess = state.kind === "memory";
+  const maybeWrap = <S extends object>(store: S): S => (inProcess ? store : wrap(store));
 
   return {
     kind: state.kind,
     keys: wrap(state.keys),
-    logins: wrap(state.logins),
-    sessions: wrap(state.sessions),
-    runners: wrap(state.runners),
-    terminals: wrap(state.terminals),
-    push: wrap(state.push),
+    logins: maybeWrap(state.logins),
+    sessions: maybeWrap(state.sessions),
+    runners: maybeWrap(state.runners),
+    terminals: maybeWrap(state.terminals),
+    push: maybeWrap(state.push),
     ping: () => deadlines.bound(state.ping()),
     close: () => state.close(),
   };
