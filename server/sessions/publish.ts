@@ -1,4 +1,5 @@
 import { safeEqual } from "../auth/secrets.js";
+import { withEncoding } from "../io/in-process-parser.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { PublishInput, PublishKind } from "../state/types.js";
 import { getConnection, type CliConnection } from "./connection.js";
@@ -127,7 +128,7 @@ async function store(
     ctx.metrics.eventsDeduplicated.inc();
     return result;
   }
-  broadcast(ctx, sessionId, event, result.seq, stack);
+  broadcast(ctx, sessionId, event, eventJson, result.seq, stack);
   ctx.metrics.byStack[stack].ackSeconds.observe((performance.now() - arrived) / 1000);
   ctx.push.onSessionEvent({ sessionId, userId: conn.userId, sessionName: conn.status.sessionName }, event);
   if (effects.statusChanged) {
@@ -180,10 +181,11 @@ function sideEffects(conn: CliConnection, event: unknown, now: number, maxBytes:
 export async function publishForRunner(ctx: RelayContext, sessionId: string, generation: number, isEphemeral: boolean, event: unknown, stack: Stack): Promise<PublishOutcome> {
   const now = ctx.clock();
   const kind: PublishKind = isRecord(event) && event.type === "session_active" ? "state" : isRecord(event) && event.type === "heartbeat" ? "heartbeat" : "other";
+  const eventJson = event === undefined ? undefined : JSON.stringify(event);
   const input: PublishInput = {
     sessionId,
     generation,
-    eventJson: event === undefined ? undefined : JSON.stringify(event),
+    eventJson,
     kind,
     stateJson: kind === "state" && isRecord(event) && event.state !== undefined ? JSON.stringify(event.state) : undefined,
     now,
@@ -194,16 +196,22 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
   const result = await ctx.state.sessions.publish(input);
   if (!result.ok) return { ok: false, reason: "invalid_token" };
   if ("duplicate" in result) return result;
-  broadcast(ctx, sessionId, event, result.seq, stack);
+  broadcast(ctx, sessionId, event, eventJson, result.seq, stack);
   return { ok: true, seq: result.seq };
 }
 
 /**
  * A stored event to the session's viewers, on every node, with the time it was stored: each node counts
- * its deliveries and their latency from it (server/observability/connections.ts).
+ * its deliveries and their latency from it (server/observability/connections.ts). The event's JSON was
+ * made for the log already: the payload carries it, so the encoder does not stringify the event again.
  */
-function broadcast(ctx: RelayContext, sessionId: string, event: unknown, seq: number, stack: Stack): void {
+function broadcast(ctx: RelayContext, sessionId: string, event: unknown, eventJson: string | undefined, seq: number, stack: Stack): void {
   const publishedAt = ctx.clock();
-  ctx.viewer.to(rooms.session(sessionId)).emit("event", event === undefined ? { seq, publishedAt } : { event, seq, publishedAt });
+  const payload = event === undefined ? { seq, publishedAt } : { event, seq, publishedAt };
+  // `{"event":<eventJson>,"seq":…,"publishedAt":…}`, key for key what JSON.stringify(payload) writes.
+  const tail = JSON.stringify({ seq, publishedAt });
+  if (event === undefined) withEncoding(payload, tail);
+  else if (eventJson !== undefined) withEncoding(payload, `{"event":${eventJson},${tail.slice(1)}`);
+  ctx.viewer.to(rooms.session(sessionId)).emit("event", payload);
   ctx.metrics.byStack[stack].published.inc();
 }

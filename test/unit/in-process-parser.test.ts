@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { PacketType, type Packet } from "socket.io-parser";
-import { deliverDecoded, packetOfEncoded, relayParser } from "../../server/io/in-process-parser.js";
+import { Encoder } from "socket.io-parser";
+import { deliverDecoded, packetOfEncoded, relayParser, withEncoding } from "../../server/io/in-process-parser.js";
 
-/** The relay's Socket.IO parser (docs/performance.md "The legacy path"): the stock one plus two shortcuts. */
+/** The relay's Socket.IO parser (docs/performance.md "The legacy path"): the stock one plus three shortcuts. */
 describe("relay parser", () => {
   const decodedBy = (decoder: InstanceType<typeof relayParser.Decoder>): Packet[] => {
     const out: Packet[] = [];
@@ -39,5 +40,38 @@ describe("relay parser", () => {
     // Only the last 64 encodings are remembered.
     for (let i = 0; i < 64; i++) encoder.encode({ type: PacketType.EVENT, nsp: "/viewer", data: ["event", { seq: i + 2 }] });
     expect(packetOfEncoded(text)).toBeUndefined();
+  });
+
+  it("writes a payload's own JSON, byte for byte what the stock encoder writes", () => {
+    const encoder = new relayParser.Encoder();
+    const stock = new Encoder();
+    const event = { type: "message_update", text: "héllo \"🍕\"\n", n: [1, null, true] };
+    const payloads = (): unknown[][] => [
+      ["event", { event, seq: 7, publishedAt: 1_700_000_000_123 }],
+      ["event", { event, seq: 7, publishedAt: 1_700_000_000_123 }, "1700000000123-0"],
+      ["event", { seq: 8, publishedAt: 5 }, 3, true, null],
+    ];
+    for (const [nsp, id] of [["/viewer", undefined], ["/", 12], ["/hub", 0]] as const) {
+      const plain = payloads();
+      const marked = payloads().map((args) => args.map((arg) => (typeof arg === "object" && arg !== null ? withEncoding(arg, JSON.stringify(arg)) : arg)));
+      for (let i = 0; i < plain.length; i++) {
+        const packet = (data: unknown[]): Packet => ({ type: PacketType.EVENT, nsp, data, ...(id !== undefined ? { id } : {}) });
+        expect(encoder.encode(packet(marked[i] ?? []))).toEqual(stock.encode(packet(plain[i] ?? [])));
+      }
+    }
+  });
+
+  it("uses the carried JSON, and only on the payload it was given to", () => {
+    const encoder = new relayParser.Encoder();
+    const payload = withEncoding({ seq: 1 }, '{"seq":1,"carried":true}');
+    const [text] = encoder.encode({ type: PacketType.EVENT, nsp: "/viewer", data: ["event", payload] }) as [string];
+    expect(text).toBe('2/viewer,["event",{"seq":1,"carried":true}]');
+    // A copy (which may differ) is encoded from its fields; JSON never shows the mark.
+    const copy = { ...payload, seq: 2 };
+    expect(encoder.encode({ type: PacketType.EVENT, nsp: "/viewer", data: ["event", copy] })).toEqual(['2/viewer,["event",{"seq":2}]']);
+    expect(JSON.stringify(payload)).toBe('{"seq":1}');
+    // Anything else in the packet that is not plain (here binary) goes to the stock encoder.
+    const binary = encoder.encode({ type: PacketType.EVENT, nsp: "/viewer", data: ["event", payload, Buffer.from("x")] });
+    expect(binary).toHaveLength(2);
   });
 });
