@@ -68,15 +68,16 @@ function remember(text: string, packet: Packet): void {
 /**
  * A payload whose JSON its sender already has (an event's JSON, stringified once for the log): the
  * encoder writes that text instead of stringifying the object again. The text must be exactly
- * `JSON.stringify(payload)`, and the payload must not change afterwards. The mark is a non-enumerable
- * symbol: a copy made with `{...payload}` (which may then differ) does not carry it, and JSON and the
- * adapters' serialisers never see it.
+ * `JSON.stringify(payload)`, and the payload must not change afterwards. The mark is a symbol, which
+ * JSON and the adapters' serialisers (they list `Object.keys`) never see; it names the object it was
+ * given to, so a copy made with `{...payload}` (which may then differ) carries a mark that does not
+ * count. (A plain property set: `Object.defineProperty` cost ten times as much per event.)
  */
 const ENCODED = Symbol("pizzapi.encoded");
-type Encoded = { [ENCODED]?: string };
+type Encoded = { [ENCODED]?: { of: object; json: string } };
 
 export function withEncoding<T extends object>(payload: T, json: string): T {
-  Object.defineProperty(payload, ENCODED, { value: json, enumerable: false });
+  (payload as Encoded)[ENCODED] = { of: payload, json };
   return payload;
 }
 
@@ -94,9 +95,9 @@ function encodeKnown(packet: Packet): string | undefined {
   const parts: string[] = [];
   for (const arg of args) {
     if (typeof arg === "object" && arg !== null) {
-      const json = (arg as Encoded)[ENCODED];
-      if (json === undefined) return undefined;
-      parts.push(json);
+      const carried = (arg as Encoded)[ENCODED];
+      if (carried === undefined || carried.of !== arg) return undefined;
+      parts.push(carried.json);
       known = true;
     } else if (typeof arg === "string" || typeof arg === "boolean" || (typeof arg === "number" && Number.isFinite(arg)) || arg === null) {
       parts.push(JSON.stringify(arg));
