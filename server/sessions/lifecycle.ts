@@ -81,11 +81,16 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
  * A user's live sessions are capped (PIZZAPI_MAX_SESSIONS_PER_USER): a register of a new session beyond
  * is refused `limit_exceeded`; registering one of the user's live sessions again (a reconnect) always
  * passes. Checked before the claim, on whatever node: concurrent registers may pass it together, so the
- * cap can be overshot by the few that race (it bounds a flood, not an exact count).
+ * cap can be overshot by the few that race (it bounds a flood, not an exact count). A count that stops
+ * at the cap, not a list of the user's sessions: a register costs the same with 10 or 10,000 of them.
  */
 async function checkSessionCount(ctx: RelayContext, userId: string, sessionId: string | undefined): Promise<void> {
-  const live = await ctx.state.sessions.listByUser(userId);
-  if (live.length < ctx.config.limits.sessionsPerUser || (sessionId && live.some((r) => r.sessionId === sessionId))) return;
+  const cap = ctx.config.limits.sessionsPerUser;
+  if ((await ctx.state.sessions.countLive(userId, cap)) < cap) return;
+  if (sessionId) {
+    const record = await ctx.state.sessions.get(sessionId);
+    if (record?.live && record.userId === userId) return;
+  }
   throw new RequestError(errorBody("limit_exceeded", `Too many live sessions: ${ctx.config.limits.sessionsPerUser} (PIZZAPI_MAX_SESSIONS_PER_USER)`));
 }
 

@@ -27,6 +27,12 @@ const emptySnapshot = (): Snapshot => ({ stateJson: undefined, hasState: false, 
 /** In-memory SessionStore for the embedded single-node mode. Same contract as the Redis one. */
 export class MemorySessionStore implements SessionStore {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Session ids by user, for the per-user reads (as the Redis store's user sets): added on a claim,
+   * pruned on read of whatever is no longer a live session of that user. Without it a register's
+   * session cap check went through every session of the node.
+   */
+  private readonly byUser = new Map<string, Set<string>>();
   /** Pending runner links by session id, each with the epoch ms after which it is forgotten. */
   private readonly links = new Map<string, { link: RunnerLink; dropAt: number }>();
 
@@ -83,6 +89,9 @@ export class MemorySessionStore implements SessionStore {
       }
     }
     this.entries.set(sessionId, { record: base, snapshot: emptySnapshot(), log: existing?.log ?? new EventLog(), dropAt });
+    let ids = this.byUser.get(input.userId);
+    if (!ids) this.byUser.set(input.userId, (ids = new Set()));
+    ids.add(sessionId);
     return { record: { ...base }, outcome };
   }
 
@@ -138,11 +147,26 @@ export class MemorySessionStore implements SessionStore {
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
     const out: SessionRecord[] = [];
-    for (const id of [...this.entries.keys()]) {
-      const entry = this.live(id);
-      if (entry?.record.live && entry.record.userId === userId) out.push({ ...entry.record });
-    }
+    for (const entry of this.liveOf(userId)) out.push({ ...entry.record });
     return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  async countLive(userId: string, atMost: number): Promise<number> {
+    let count = 0;
+    for (const _entry of this.liveOf(userId)) if (++count >= atMost) break;
+    return count;
+  }
+
+  /** The user's live sessions, pruning the index of the ones that no longer are. */
+  private *liveOf(userId: string): Generator<Entry> {
+    const ids = this.byUser.get(userId);
+    if (!ids) return;
+    for (const id of ids) {
+      const entry = this.live(id);
+      if (entry?.record.live && entry.record.userId === userId) yield entry;
+      else ids.delete(id);
+    }
+    if (ids.size === 0) this.byUser.delete(userId);
   }
 
   async listEnded(userId: string): Promise<SessionRecord[]> {

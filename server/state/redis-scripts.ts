@@ -343,6 +343,28 @@ return out
 `,
 );
 
+/**
+ * KEYS: user's live set. ARGV: prefix, userId, atMost. The user's live sessions counted up to atMost,
+ * two fields read per session, nothing returned but the count; drops stale members as it goes.
+ */
+export const COUNT_USER_SESSIONS = script(
+  "countUserSessions",
+  `
+local count = 0
+local most = tonumber(ARGV[3])
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. 'session:' .. id, 'live', 'userId')
+  if f[1] == '1' and f[2] == ARGV[2] then
+    count = count + 1
+    if count >= most then return count end
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return count
+`,
+);
+
 /** KEYS: expiry zset. ARGV: prefix, now. Returns flat {id, generation, ...}; drops stale members. */
 export const LIST_EXPIRED = script(
   "listExpired",

@@ -2,6 +2,7 @@ import { compareEnded, newSessionRecord } from "./records.js";
 import type { ModelSummary } from "../../protocol/index.js";
 import {
   CLAIM,
+  COUNT_USER_SESSIONS,
   END,
   LINK_RUNNER,
   LIST_USER_SESSIONS,
@@ -309,6 +310,10 @@ export class RedisSessionStore implements SessionStore {
     return reply
       .map((r) => decodeRecord(replyHash(r, "listByUser")))
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.sessionId.localeCompare(b.sessionId));
+  }
+
+  async countLive(userId: string, atMost: number): Promise<number> {
+    return replyNumber(await this.scripts.run(COUNT_USER_SESSIONS, [this.userKey(userId)], [this.prefix, userId, String(atMost)]), "countLive");
   }
 
   async listEnded(userId: string): Promise<SessionRecord[]> {

@@ -190,6 +190,8 @@ export interface SessionStore {
   end(sessionId: string, generation: number, now: number, ttlMs: number): Promise<SessionRecord | null>;
   /** Live sessions of a user, oldest first. */
   listByUser(userId: string): Promise<SessionRecord[]>;
+  /** How many live sessions a user has, counted up to `atMost` (the count stops there: a cap check). */
+  countLive(userId: string, atMost: number): Promise<number>;
   /** Ended sessions of a user whose records are still kept (their replay TTL), most recently ended first. */
   listEnded(userId: string): Promise<SessionRecord[]>;
   /** Live ephemeral sessions whose expiry passed. */

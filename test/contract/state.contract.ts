@@ -661,6 +661,24 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         expect(listed.map((r) => r.sessionId)).toEqual([older.record.sessionId, middle.record.sessionId, newer.record.sessionId]);
         expect(listed[1]).toEqual(again.record);
       });
+
+      it("counts a user's live sessions, up to a limit, and nobody else's", async () => {
+        const mine = [];
+        for (let i = 0; i < 4; i++) mine.push(await state.sessions.claim(claimInput({ userId: "u1" })));
+        await state.sessions.claim(claimInput({ userId: "u2", userName: "Bob" }));
+        expect(await state.sessions.countLive("u1", 100)).toBe(4);
+        expect(await state.sessions.countLive("u1", 3)).toBe(3);
+        expect(await state.sessions.countLive("u2", 100)).toBe(1);
+        expect(await state.sessions.countLive("nobody", 100)).toBe(0);
+        // An ended session no longer counts; registering it again makes it count again.
+        const ended = mine[0]?.record;
+        if (!ended) throw new Error("no session");
+        await state.sessions.end(ended.sessionId, ended.generation, Date.now(), 60_000);
+        expect(await state.sessions.countLive("u1", 100)).toBe(3);
+        await state.sessions.claim(claimInput({ userId: "u1", sessionId: ended.sessionId }));
+        expect(await state.sessions.countLive("u1", 100)).toBe(4);
+        expect((await state.sessions.listByUser("u1")).length).toBe(4);
+      });
     });
     describe("sessions: ended", () => {
       it("lists a user's ended sessions still kept, most recently ended first", async () => {
