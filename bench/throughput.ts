@@ -286,6 +286,8 @@ interface Run {
   sentInWindow: number;
   delivered: number;
   lost: number;
+  /** Received more than 5 s after the window (bench/lib/population.ts `drain`). */
+  late: number;
   duplicated: number;
   outOfOrder: number;
   latency: LatencyStats;
@@ -357,6 +359,7 @@ async function runOnce(pop: Population, rate: number, order: number): Promise<{ 
     sentInWindow: p.sentInWindow,
     delivered: r.delivered,
     lost: r.lost,
+    late: r.late,
     duplicated: r.duplicated,
     outOfOrder: r.outOfOrder,
     latency: latencyStats(Float64Array.from(r.latencies)),
@@ -417,6 +420,7 @@ interface Cell {
   rate: number;
   runs: Run[];
   lost: number;
+  late: number;
   p99Pooled: number;
   cpuMsPer1k: number;
 }
@@ -433,6 +437,7 @@ function cellsOf(runs: Run[], pooled: Map<string, number[]>): Cell[] {
         rate,
         runs: rs,
         lost: rs.reduce((a, r) => a + r.lost, 0),
+        late: rs.reduce((a, r) => a + r.late, 0),
         p99Pooled: latencyStats(all).p99,
         cpuMsPer1k: meanOf(rs.map((r) => r.server.cpuMsPer1k)),
       });
@@ -442,13 +447,14 @@ function cellsOf(runs: Run[], pooled: Map<string, number[]>): Cell[] {
 }
 
 function resultTable(cells: Cell[]): string {
-  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "writes/1k ev", "bench lag p99"]];
+  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "late", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "writes/1k ev", "bench lag p99"]];
   for (const c of cells) {
     rows.push([
       String(c.rate),
       c.variant,
       range(c.runs.map((r) => r.delivered / (WARMUP_S + WINDOW_S)), 0),
       String(c.lost),
+      String(c.late),
       range(c.runs.map((r) => r.latency.p50)),
       range(c.runs.map((r) => r.latency.p99)),
       range(c.runs.map((r) => r.latency.max)),
@@ -566,7 +572,7 @@ async function main(): Promise<number> {
       const key = `${pop.spec.key}@${rate}`;
       pooled.set(key, [...(pooled.get(key) ?? []), ...latencies]);
       process.stdout.write(
-        `${String(rate).padStart(5)} ev/s ${pop.spec.key.padEnd(6)} p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} max ${fmt(run.latency.max)} ms (in p50 ${fmt(run.inbound.p50)} p99 ${fmt(run.inbound.p99)}), lost ${run.lost}, ` +
+        `${String(rate).padStart(5)} ev/s ${pop.spec.key.padEnd(6)} p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} max ${fmt(run.latency.max)} ms (in p50 ${fmt(run.inbound.p50)} p99 ${fmt(run.inbound.p99)}), lost ${run.lost}, late ${run.late}, ` +
           `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, writes ${fmt(run.server.writesPer1k, 0)}/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
       );
       await sleep(500);

@@ -50,7 +50,10 @@ export interface Published {
 
 export interface Received {
   delivered: number;
+  /** Never received, though the viewers were given until deliveries stopped (up to a minute). */
   lost: number;
+  /** Received, but more than 5 s after the window closed (an overloaded server's backlog). */
+  late: number;
   duplicated: number;
   outOfOrder: number;
   /** Latencies (ms) of the events sent in the window; `inbound`: send → server broadcast (native viewers). */
@@ -241,11 +244,30 @@ function listen(): void {
   send({ op: "listening" });
 }
 
-/** Waits until every event sent was received (or 5 s), then reports the run. */
+/**
+ * Waits until every event sent was received, then reports the run. What has not come 5 s after the
+ * window is late; the viewers then keep waiting while events still arrive (up to a minute, until none
+ * has come for 3 s), so that "lost" counts only events that never came, not an overloaded server's
+ * backlog.
+ */
 async function drain(cmd: Extract<Command, { op: "drain" }>): Promise<void> {
   const load = finishListening?.() ?? { lagP99Ms: NaN, cpuPct: NaN, gcMaxMs: NaN };
-  const deadline = performance.now() + 5_000;
-  while (performance.now() < deadline && watches.some((w, i) => w.received < (cmd.sent[i] ?? 0))) await sleep(50);
+  const missing = (): boolean => watches.some((w, i) => w.received < (cmd.sent[i] ?? 0));
+  const total = (): number => watches.reduce((n, w) => n + w.received, 0);
+  const started = performance.now();
+  while (performance.now() < started + 5_000 && missing()) await sleep(50);
+  const onTime = total();
+  let seenTotal = onTime;
+  let progressAt = performance.now();
+  while (missing() && performance.now() - progressAt < 3_000 && performance.now() < started + 60_000) {
+    await sleep(100);
+    const now = total();
+    if (now > seenTotal) {
+      seenTotal = now;
+      progressAt = performance.now();
+    }
+  }
+  const late = total() - onTime;
   let lost = 0;
   let duplicated = 0;
   let outOfOrder = 0;
@@ -265,7 +287,7 @@ async function drain(cmd: Extract<Command, { op: "drain" }>): Promise<void> {
     const inb = seen.inbound[k] as number;
     if (!Number.isNaN(inb)) inbound.push(inb);
   }
-  send({ op: "received", run: { delivered, lost, duplicated, outOfOrder, latencies, inbound, load }, incidents: incidentCount(), samples: incidents.samples });
+  send({ op: "received", run: { delivered, lost, late, duplicated, outOfOrder, latencies, inbound, load }, incidents: incidentCount(), samples: incidents.samples });
 }
 
 async function idleOpen(cmd: Extract<Command, { op: "idle-open" }>): Promise<void> {
