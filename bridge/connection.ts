@@ -4,6 +4,7 @@ import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
 import type { Counter } from "prom-client";
 import { cutToBytes } from "../server/limits.js";
+import { stringifyFrame } from "../server/io/known-json.js";
 import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
 import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
@@ -16,17 +17,17 @@ import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.
  * names, the server's event names, the codecs' frame types and a few fixed ones), and so is the cache.
  */
 export class FrameCounter {
-  private readonly series = new Map<string, { inc(): void }>();
+  /** Label-bound series by endpoint, direction and type: nested maps, so that a frame builds no key string. */
+  private readonly series = new Map<string, { in: Map<string, { inc(): void }>; out: Map<string, { inc(): void }> }>();
 
   constructor(private readonly counter: Counter<"endpoint" | "type" | "direction">) {}
 
   count(endpoint: string, direction: "in" | "out", type: string): void {
-    const key = `${endpoint}\u0000${direction}\u0000${type}`;
-    let series = this.series.get(key);
-    if (!series) {
-      series = this.counter.labels({ endpoint, type, direction });
-      this.series.set(key, series);
-    }
+    let byDirection = this.series.get(endpoint);
+    if (!byDirection) this.series.set(endpoint, (byDirection = { in: new Map(), out: new Map() }));
+    const byType = byDirection[direction];
+    let series = byType.get(type);
+    if (!series) byType.set(type, (series = this.counter.labels({ endpoint, type, direction })));
     series.inc();
   }
 }
@@ -330,7 +331,7 @@ function legacyTexts(codec: EndpointCodec, event: string, payload: Frame): strin
   const cached = encodedByPayload.get(payload);
   if (cached && cached.codec === codec && cached.event === event) return cached.texts;
   const encode = ownEntry(codec.outbound, event);
-  const texts = (encode ? encode(payload) : [asFrame(event, payload)]).map((frame) => JSON.stringify(frame));
+  const texts = (encode ? encode(payload) : [asFrame(event, payload)]).map(stringifyFrame);
   encodedByPayload.set(payload, { codec, event, texts });
   return texts;
 }

@@ -1,4 +1,5 @@
 import { Decoder, Encoder, type Packet } from "socket.io-parser";
+import { knownJson } from "./known-json.js";
 
 /**
  * The Socket.IO parser of the relay (the `parser` option of its Server): the stock socket.io-parser,
@@ -65,22 +66,6 @@ function remember(text: string, packet: Packet): void {
   recentPackets[newest] = packet;
 }
 
-/**
- * A payload whose JSON its sender already has (an event's JSON, stringified once for the log): the
- * encoder writes that text instead of stringifying the object again. The text must be exactly
- * `JSON.stringify(payload)`, and the payload must not change afterwards. The mark is a symbol, which
- * JSON and the adapters' serialisers (they list `Object.keys`) never see; it names the object it was
- * given to, so a copy made with `{...payload}` (which may then differ) carries a mark that does not
- * count. (A plain property set: `Object.defineProperty` cost ten times as much per event.)
- */
-const ENCODED = Symbol("pizzapi.encoded");
-type Encoded = { [ENCODED]?: { of: object; json: string } };
-
-export function withEncoding<T extends object>(payload: T, json: string): T {
-  (payload as Encoded)[ENCODED] = { of: payload, json };
-  return payload;
-}
-
 const SOCKET_IO_EVENT = 2;
 
 /**
@@ -95,9 +80,9 @@ function encodeKnown(packet: Packet): string | undefined {
   const parts: string[] = [];
   for (const arg of args) {
     if (typeof arg === "object" && arg !== null) {
-      const carried = (arg as Encoded)[ENCODED];
-      if (carried === undefined || carried.of !== arg) return undefined;
-      parts.push(carried.json);
+      const json = knownJson(arg);
+      if (json === undefined) return undefined;
+      parts.push(json);
       known = true;
     } else if (typeof arg === "string" || typeof arg === "boolean" || (typeof arg === "number" && Number.isFinite(arg)) || arg === null) {
       parts.push(JSON.stringify(arg));

@@ -1,5 +1,5 @@
 import { safeEqual } from "../auth/secrets.js";
-import { withEncoding } from "../io/in-process-parser.js";
+import { withEncoding } from "../io/known-json.js";
 import { rooms, type TypedSocket } from "../io/typed.js";
 import type { PublishInput, PublishKind } from "../state/types.js";
 import { getConnection, type CliConnection } from "./connection.js";
@@ -203,7 +203,8 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
 /**
  * A stored event to the session's viewers, on every node, with the time it was stored: each node counts
  * its deliveries and their latency from it (server/observability/connections.ts). The event's JSON was
- * made for the log already: the payload carries it, so the encoder does not stringify the event again.
+ * made for the log already: the payload and the event carry it (server/io/known-json.ts), so neither
+ * the encoder nor the bridge stringifies the event again.
  */
 function broadcast(ctx: RelayContext, sessionId: string, event: unknown, eventJson: string | undefined, seq: number, stack: Stack): void {
   const publishedAt = ctx.clock();
@@ -211,7 +212,11 @@ function broadcast(ctx: RelayContext, sessionId: string, event: unknown, eventJs
   // `{"event":<eventJson>,"seq":…,"publishedAt":…}`, key for key what JSON.stringify(payload) writes.
   const tail = JSON.stringify({ seq, publishedAt });
   if (event === undefined) withEncoding(payload, tail);
-  else if (eventJson !== undefined) withEncoding(payload, `{"event":${eventJson},${tail.slice(1)}`);
+  else if (eventJson !== undefined) {
+    withEncoding(payload, `{"event":${eventJson},${tail.slice(1)}`);
+    // The event itself too: the legacy frames built from this payload carry it (bridge/connection.ts).
+    if (typeof event === "object" && event !== null) withEncoding(event, eventJson);
+  }
   ctx.viewer.to(rooms.session(sessionId)).emit("event", payload);
   ctx.metrics.byStack[stack].published.inc();
 }

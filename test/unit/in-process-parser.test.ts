@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { PacketType, type Packet } from "socket.io-parser";
 import { Encoder } from "socket.io-parser";
-import { deliverDecoded, packetOfEncoded, relayParser, withEncoding } from "../../server/io/in-process-parser.js";
+import { deliverDecoded, packetOfEncoded, relayParser } from "../../server/io/in-process-parser.js";
+import { withEncoding } from "../../server/io/known-json.js";
 
 /** The relay's Socket.IO parser (docs/performance.md "The legacy path"): the stock one plus three shortcuts. */
 describe("relay parser", () => {
