@@ -1,5 +1,5 @@
 import { Decoder, Encoder, type Packet } from "socket.io-parser";
-import { knownJson } from "./known-json.js";
+import { knownJson, payloadJson } from "./known-json.js";
 
 /**
  * The Socket.IO parser of the relay (the `parser` option of its Server): the stock socket.io-parser,
@@ -12,8 +12,8 @@ import { knownJson } from "./known-json.js";
  *   namespace as it is, instead of being encoded to text here and parsed back.
  * - Out: the text of a packet this encoder produced recently can be turned back into that packet
  *   (`packetOfEncoded`), so an in-process client reads a broadcast without parsing it again.
- * - Out: a payload marked `withEncoding` is written as the JSON it carries, not stringified again
- *   (docs/performance.md "Where time went").
+ * - Out: a payload that carries its JSON, or whose fields do (server/io/known-json.ts), is written with
+ *   that JSON, not stringified again (docs/performance.md "One stringify per event, fewer promises").
  */
 
 /**
@@ -70,8 +70,9 @@ const SOCKET_IO_EVENT = 2;
 
 /**
  * The stock string encoding (socket.io-parser's `encodeAsString`) of an event whose arguments are
- * strings, numbers, booleans, null and payloads `withEncoding`; undefined for any other packet, which
- * the stock encoder takes (binary detection included: none of these can hold binary).
+ * strings, numbers, booleans, null and payloads whose JSON is known (`knownJson`, `payloadJson`);
+ * undefined for any other packet, which the stock encoder takes (binary detection included: none of
+ * these can hold binary).
  */
 function encodeKnown(packet: Packet): string | undefined {
   if (packet.type !== SOCKET_IO_EVENT || !Array.isArray(packet.data)) return undefined;
@@ -80,7 +81,7 @@ function encodeKnown(packet: Packet): string | undefined {
   const parts: string[] = [];
   for (const arg of args) {
     if (typeof arg === "object" && arg !== null) {
-      const json = knownJson(arg);
+      const json = knownJson(arg) ?? payloadJson(arg);
       if (json === undefined) return undefined;
       parts.push(json);
       known = true;

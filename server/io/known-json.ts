@@ -1,7 +1,8 @@
 /**
  * JSON a value's sender already has, carried with the value: a session event is stringified once, for
  * the log, and its broadcast (server/io/in-process-parser.ts) and its legacy frames (the bridge) write
- * that text instead of stringifying the event again (docs/performance.md "One stringify per event").
+ * that text instead of stringifying the event again (docs/performance.md "One stringify per event, fewer
+ * promises").
  *
  * The text must be exactly `JSON.stringify(value)`, and the value must not change afterwards. The mark
  * is a symbol, which JSON and the adapters' serialisers (they list `Object.keys`) never see. It names
@@ -29,15 +30,41 @@ export function knownJson(value: object): string | undefined {
  * order, fields stringifying to undefined left out).
  */
 export function stringifyFrame(frame: Record<string, unknown>): string {
-  const own = knownJson(frame);
-  if (own !== undefined) return own;
-  if (typeof frame.toJSON === "function") return JSON.stringify(frame);
+  return knownJson(frame) ?? composedJson(frame, false) ?? JSON.stringify(frame);
+}
+
+/**
+ * The JSON of a plain object put together from its fields' carried JSON, for an encoder that must not
+ * stringify what it cannot see into (Socket.IO looks for binary in every object it sends): undefined
+ * unless a field carries its JSON and every other field is not an object. The broadcast of an event
+ * marks only the event; its payload's JSON is made here.
+ */
+export function payloadJson(payload: object): string | undefined {
+  return composedJson(payload, true);
+}
+
+/**
+ * The object's JSON from its fields, each field's own carried JSON where it has one. `strict`: undefined
+ * when no field carries JSON or a field is an object that does not (it might hold anything).
+ */
+function composedJson(frame: object, strict: boolean): string | undefined {
+  const proto: unknown = Object.getPrototypeOf(frame);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const fields = frame as Record<string, unknown>;
+  if (typeof fields.toJSON === "function") return undefined;
   let body = "";
-  for (const key of Object.keys(frame)) {
-    const value = frame[key];
-    const json = (typeof value === "object" && value !== null ? knownJson(value) : undefined) ?? (JSON.stringify(value) as string | undefined);
+  let carried = false;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    let json: string | undefined;
+    if (typeof value === "object" && value !== null) {
+      json = knownJson(value);
+      if (json !== undefined) carried = true;
+      else if (strict) return undefined;
+      else json = JSON.stringify(value);
+    } else json = JSON.stringify(value) as string | undefined;
     if (json === undefined) continue;
     body += `${body === "" ? "" : ","}${JSON.stringify(key)}:${json}`;
   }
-  return `{${body}}`;
+  return strict && !carried ? undefined : `{${body}}`;
 }

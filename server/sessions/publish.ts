@@ -203,20 +203,13 @@ export async function publishForRunner(ctx: RelayContext, sessionId: string, gen
 /**
  * A stored event to the session's viewers, on every node, with the time it was stored: each node counts
  * its deliveries and their latency from it (server/observability/connections.ts). The event's JSON was
- * made for the log already: the payload and the event carry it (server/io/known-json.ts), so neither
- * the encoder nor the bridge stringifies the event again.
+ * made for the log already: the event carries it (server/io/known-json.ts), so neither the encoder (for
+ * the payload around it) nor the bridge (for its legacy frame) stringifies the event again.
  */
 function broadcast(ctx: RelayContext, sessionId: string, event: unknown, eventJson: string | undefined, seq: number, stack: Stack): void {
   const publishedAt = ctx.clock();
   const payload = event === undefined ? { seq, publishedAt } : { event, seq, publishedAt };
-  // `{"event":<eventJson>,"seq":…,"publishedAt":…}`, key for key what JSON.stringify(payload) writes.
-  const tail = JSON.stringify({ seq, publishedAt });
-  if (event === undefined) withEncoding(payload, tail);
-  else if (eventJson !== undefined) {
-    withEncoding(payload, `{"event":${eventJson},${tail.slice(1)}`);
-    // The event itself too: the legacy frames built from this payload carry it (bridge/connection.ts).
-    if (typeof event === "object" && event !== null) withEncoding(event, eventJson);
-  }
+  if (typeof event === "object" && event !== null && eventJson !== undefined) withEncoding(event, eventJson);
   ctx.viewer.to(rooms.session(sessionId)).emit("event", payload);
   ctx.metrics.byStack[stack].published.inc();
 }

@@ -75,4 +75,17 @@ describe("relay parser", () => {
     const binary = encoder.encode({ type: PacketType.EVENT, nsp: "/viewer", data: ["event", payload, Buffer.from("x")] });
     expect(binary).toHaveLength(2);
   });
+
+  it("puts a payload's JSON together around its fields' carried JSON, and leaves other objects to the stock encoder", () => {
+    const encoder = new relayParser.Encoder();
+    const stock = new Encoder();
+    const event = { type: "message_update", text: "héllo", n: [1, null] };
+    const packet = (data: unknown[]): Packet => ({ type: PacketType.EVENT, nsp: "/viewer", data });
+    const marked = withEncoding({ ...event }, JSON.stringify(event));
+    expect(encoder.encode(packet(["event", { event: marked, seq: 3, publishedAt: 9 }]))).toEqual(stock.encode(packet(["event", { event, seq: 3, publishedAt: 9 }])));
+    // A field that is an object without carried JSON could hold binary: the stock encoder takes it.
+    const withBinary = encoder.encode(packet(["event", { event: marked, extra: { data: Buffer.from("x") } }]));
+    expect(withBinary).toHaveLength(2);
+    expect(encoder.encode(packet(["event", [marked]]))).toEqual(stock.encode(packet(["event", [event]])));
+  });
 });

@@ -32,4 +32,16 @@ describe("known JSON", () => {
     // A marked frame is its own text.
     expect(stringifyFrame(withEncoding({ a: 1 }, '{"a":1}'))).toBe('{"a":1}');
   });
+
+  it("stringifies what is not a plain object as JSON.stringify does", () => {
+    const e = withEncoding(event(), JSON.stringify(event()));
+    class Frame {
+      constructor(readonly event: unknown) {}
+      extra(): number {
+        return 1;
+      }
+    }
+    const odd = [Object.assign([e, 1], { note: "x" }), new Frame(e), { toJSON: () => ({ replaced: true }), event: e }];
+    for (const frame of odd) expect(stringifyFrame(frame as unknown as Record<string, unknown>)).toBe(JSON.stringify(frame));
+  });
 });
