@@ -179,8 +179,9 @@ async function startRelays(name: string, root?: string): Promise<Relays> {
 
 /**
  * A population's user on its relays: its API key and login cookie. Each population has a user of its
- * own, so that a registration's per-user session cap check (it lists the user's live sessions) stays at
- * one population's size when populations share the relays (a cluster).
+ * own, so that a registration's per-user session cap check (it counts the user's live sessions, up to a
+ * cap the bench raises far above them) stays at one population's size when populations share the
+ * relays (a cluster).
  */
 async function userOn(relays: Relays, name: string): Promise<Target> {
   const apiKey = mintKey(relays.dataDir, `bench-${name}`);

@@ -3,9 +3,9 @@
 // under Node.js or Bun, with no TypeScript loader. The line above is the one place of the relay's V8
 // flags: a young generation of 64 MiB semi-spaces, which halved the garbage collection time per event
 // at thousands of events per second (docs/performance.md "The young generation"). `npm start` runs
-// this file directly; whoever runs it as `node bin/pizzapi-relay.js` passes the flags themselves. `npm run build` writes dist/ (`npm ci` and `npm test`
-// run it; the published package ships it). The plugins (legacy bridge, migration plane) are chosen in
-// one place: bin/composition.ts.
+// this file directly; whoever runs it as `node bin/pizzapi-relay.js` passes the flags themselves.
+// `npm run build` writes dist/ (`npm ci` and `npm test` run it; the published package ships it). The
+// plugins (legacy bridge, migration plane) are chosen in one place: bin/composition.ts.
 import { existsSync } from "node:fs";
 
 const main = new URL("../dist/server/cli/main.js", import.meta.url);
