@@ -1,3 +1,4 @@
+import { inSlices } from "../../server/io/slices.js";
 import type { PluginApi, ConnectionView } from "../../server/plugins/types.js";
 import type { MigrationConfig } from "../config.js";
 import type { ModeSync } from "../mode-sync.js";
@@ -11,8 +12,8 @@ const MAX_PENDING = 10_000;
 
 /**
  * This node's part of the census, off the handshake path: a handshake only notes who connected (a map
- * entry); every `censusFlushMs` the node counts its live connections, writes its report and the
- * sightings in one batch. A report lives three flushes, so a dead node's counts expire within seconds.
+ * entry); every `censusFlushMs` the node counts its live connections (a slice at a time, server/io/slices.ts) and writes its
+ * report and the sightings in one batch. A report lives three flushes, so a dead node's counts expire within seconds.
  */
 export class CensusCollector {
   private readonly pending = new Map<string, Sighting>();
@@ -78,7 +79,7 @@ export class CensusCollector {
     const liveSubjects = new Map<string, LiveSubject>();
     const perGeneration = new Map<string, number>();
     const connected = new Map<string, Sighting>();
-    for (const conn of this.api.connections()) {
+    for await (const conn of inSlices(this.api.connections())) {
       const key = `${conn.namespace}|${conn.generation}|${conn.transport}`;
       const entry = live.get(key) ?? { namespace: conn.namespace, generation: conn.generation, transport: conn.transport, count: 0 };
       entry.count++;

@@ -183,6 +183,19 @@ describe("an older Socket.IO generation (socket-v1)", () => {
     }, "socket-v1 live and seen");
   });
 
+  it("is counted in full on a node with more connections than one slice of the census walk", async () => {
+    // The census walks a node's connections 200 at a time (migration/census/collector.ts): every one of
+    // them counts, not only the first slice.
+    const count = 450;
+    const runners = Array.from({ length: count }, () => v1("/runner"));
+    await Promise.all(runners.map((r) => new Promise<void>((resolve) => r.once("connect", resolve))));
+    const liveRunners = async (): Promise<number> => {
+      const g = (await migrationStatusOf(node.url, admin)).generations.find((x) => x.generation === "socket-v1");
+      return g?.live.byKind.runner ?? 0;
+    };
+    await waitFor(async () => (await liveRunners()) === count, `${count} socket-v1 runners live`);
+  });
+
   it("drain: refuses new runners at the handshake and new sessions at register, with protocol_retired", async () => {
     await setMode(node.url, admin, "socket-v1", "drain");
     const runner = v1("/runner", { runnerId: "r-v1", runnerSecret: "s3cret-runner-v1" });
