@@ -58,7 +58,7 @@ export const EnvSchema = z.object({
   PIZZAPI_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("fatal … trace, or silent"),
   PIZZAPI_LOGIN_TTL_MS: int(7 * 86_400_000, 1).describe("lifetime of a browser login"),
   PIZZAPI_RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).optional().describe("Socket.IO connection state recovery window in ms (default 0: off; clients resume by seq)"),
-  // 64 MiB: the default 120 s window at ~500 KB/s of events, or four of the largest (16 MiB) frames (README).
+  // 64 MiB: a 120 s window at ~500 KB/s of events, or four of the largest (16 MiB) frames (README).
   PIZZAPI_RECOVERY_BUFFER_BYTES: int(64 * 1024 * 1024, 65_536).describe("embedded mode: bytes of emitted packets kept for connection state recovery"),
   PIZZAPI_SIO_STREAM_MAXLEN: int(100_000, 1_000).describe("entries the redis-streams adapter keeps in its stream"),
   PIZZAPI_PRESENCE_TIMEOUT_MS: int(2_000, 1).describe("timeout of cluster presence look-ups"),
