@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
 import type { Command, PopulationSpec, Reply } from "./lib/population.js";
 import { awaitBenchMesh, benchLogin, relayNodeFlags, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
+import { childPids, pinProcess } from "./lib/cpu.js";
 import { fmt, latencyStats, markdownTable, type LatencyStats } from "./lib/stats.js";
 
 const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughput -- [options])
@@ -30,6 +31,10 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
   --baseline DIR   also run the relay of DIR, another checkout, built (e.g. a git worktree of an earlier
                    revision after \`npm ci\`), as variants <key>@base, interleaved with the others: a change
                    measured before and after in the same run (one node only)
+  --pin            Linux: the server under test on CPU 0, this process, the client processes and the
+                   other servers on the other CPUs (taskset), so that load generators and the server
+                   under test do not queue behind each other on one core; with 3 nodes, the relays and
+                   Redis share CPU 0
   --cpu-prof DIR   write a V8 CPU profile of every server (relays and bare) into DIR (servers stop gracefully at the end)
   --out FILE       where to write the JSON results (default bench/results/throughput-<nodes>n.json),
                    and the Markdown report next to it (.md)
@@ -50,6 +55,7 @@ const { values: flags } = parseArgs({
     "cpu-prof": { type: "string" },
     baseline: { type: "string" },
     "relay-node-arg": { type: "string", multiple: true },
+    pin: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -122,6 +128,24 @@ if (VARIANTS.length === 0) {
 }
 
 const ROOT = resolve(import.meta.dirname, "..");
+/** `--pin`: the CPU lists of the servers and of the load generators (this process and its clients). */
+const PIN = flags.pin ? pinLists() : null;
+function pinLists(): { servers: string; clients: string } {
+  const cpus = os.availableParallelism();
+  if (process.platform !== "linux" || cpus < 2) {
+    process.stderr.write(`--pin: Linux with at least 2 CPUs only\n`);
+    process.exit(2);
+  }
+  return { servers: "0", clients: cpus === 2 ? "1" : `1-${cpus - 1}` };
+}
+function pin(pid: number | undefined, cpus: string | undefined): void {
+  if (pid === undefined || cpus === undefined) return;
+  if (!pinProcess(pid, cpus)) {
+    process.stderr.write(`--pin: taskset could not pin pid ${pid} to CPU ${cpus}\n`);
+    process.exit(1);
+  }
+}
+pin(PIN ? process.pid : undefined, PIN?.clients);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const processes: BenchNode[] = [];
 /** The client processes, one per population. */
@@ -173,6 +197,7 @@ async function startRelays(name: string, root?: string): Promise<Relays> {
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
   const servers = await Promise.all(names.map((n) => startBenchNode({ name: n, prefix: "bench:", probe: true, env: relayEnv(dataDir), nodeArgs: relayNodeArgs, ...(redis ? { redisUrl: redis.url } : {}), ...(root !== undefined ? { root } : {}) })));
   processes.push(...servers);
+  if (CLUSTER) for (const s of servers) pin(PIN ? s.pid : undefined, PIN?.servers);
   if (CLUSTER) await awaitBenchMesh(servers);
   return { servers, dataDir };
 }
@@ -192,6 +217,7 @@ async function startBare(name: string): Promise<Target> {
   const names = CLUSTER ? ["A", "B", "C"].map((n) => `${name}-${n}`) : [name];
   const servers = await Promise.all(names.map((n) => startBareServer(n, redis?.url, "bench:", profileArgs)));
   processes.push(...servers);
+  if (CLUSTER) for (const s of servers) pin(PIN ? s.pid : undefined, PIN?.servers);
   return { servers, apiKey: "", cookie: "" };
 }
 
@@ -212,6 +238,7 @@ class Side {
       this.waiting.shift()?.(reply);
     });
     clients.push(this.proc);
+    pin(PIN ? this.proc.pid : undefined, PIN?.clients);
   }
 
   ask<Op extends Reply["op"]>(cmd: Command, op: Op): Promise<Extract<Reply, { op: Op }>> {
@@ -270,6 +297,8 @@ class Population {
 interface ServerFigures {
   /** Worst server's event-loop delay p99 and longest GC pause in the window. */
   loopP99Ms: number;
+  /** Worst server's longest event-loop stall in the window: a pause too rare to show in a p99. */
+  loopMaxMs: number;
   gcMaxPauseMs: number;
   cpuMsPer1k: number;
   heapMiB: number;
@@ -319,6 +348,7 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
   const heap = heapSamples.length ? heapSamples.reduce((x, y) => x + y, 0) / heapSamples.length : after.reduce((x, y) => x + y.heapUsed, 0);
   return {
     loopP99Ms: Math.max(...after.map((r) => r.loop.p99Ms)),
+    loopMaxMs: Math.max(...after.map((r) => r.loop.maxMs)),
     gcMaxPauseMs: Math.max(...after.map((r) => r.gc.maxPauseMs)),
     cpuMsPer1k: cpu / k,
     heapMiB: heap / 2 ** 20,
@@ -329,8 +359,19 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
   };
 }
 
+/**
+ * `--pin`, one node: the server of the population about to run gets CPU 0 to itself; the others wait on
+ * the load generators' CPUs. Idle relays still have work of their own (a thousand connections each, their
+ * collections), which on one shared CPU showed in the running server's stalls.
+ */
+function pinForRun(active: BenchNode[]): void {
+  if (!PIN || CLUSTER) return;
+  for (const p of processes) pin(p.pid, active.includes(p) ? PIN.servers : PIN.clients);
+}
+
 async function runOnce(pop: Population, rate: number, order: number): Promise<{ run: Run; latencies: number[] }> {
   const servers = pop.target.servers;
+  pinForRun(servers);
   let before: ProbeReading[] = [];
   let after: ProbeReading[] = [];
   const heapSamples: number[] = [];
@@ -448,7 +489,7 @@ function cellsOf(runs: Run[], pooled: Map<string, number[]>): Cell[] {
 }
 
 function resultTable(cells: Cell[]): string {
-  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "late", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "writes/1k ev", "bench lag p99"]];
+  const rows = [["rate ev/s", "variant", "delivered/s", "lost", "late", "p50 ms", "p99 ms", "max ms", "CPU ms/1k ev", "heap MiB", "minor GC/1k ev", "GC ms/1k ev", "writes/1k ev", "server stall max ms", "bench lag p99"]];
   for (const c of cells) {
     rows.push([
       String(c.rate),
@@ -464,6 +505,7 @@ function resultTable(cells: Cell[]): string {
       range(c.runs.map((r) => r.server.minorGcPer1k), 2),
       range(c.runs.map((r) => r.server.gcMsPer1k), 2),
       range(c.runs.map((r) => r.server.writesPer1k), 0),
+      range(c.runs.map((r) => r.server.loopMaxMs)),
       range(c.runs.map((r) => r.bench.lagP99Ms)),
     ]);
   }
@@ -528,6 +570,7 @@ function verdicts(cells: Cell[]): string[] {
 async function main(): Promise<number> {
   const started = Date.now();
   if (CLUSTER) redis = await startRedis();
+  if (PIN) for (const pid of childPids("redis-server")) pin(pid, PIN.servers);
   // Servers: a relay (cluster) per relay population in one node mode, one cluster for all in three.
   const targets = new Map<string, Target>();
   const startup: Array<{ server: string; startupMs: number; idleRssMiB: number; idleHeapMiB: number }> = [];
@@ -574,7 +617,7 @@ async function main(): Promise<number> {
       pooled.set(key, [...(pooled.get(key) ?? []), ...latencies]);
       process.stdout.write(
         `${String(rate).padStart(5)} ev/s ${pop.spec.key.padEnd(6)} p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} max ${fmt(run.latency.max)} ms (in p50 ${fmt(run.inbound.p50)} p99 ${fmt(run.inbound.p99)}), lost ${run.lost}, late ${run.late}, ` +
-          `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, writes ${fmt(run.server.writesPer1k, 0)}/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
+          `CPU ${fmt(run.server.cpuMsPer1k)} ms/1k ev, writes ${fmt(run.server.writesPer1k, 0)}/1k ev, heap ${fmt(run.server.heapMiB, 0)} MiB, server lag p99 ${fmt(run.server.loopP99Ms)} max ${fmt(run.server.loopMaxMs)} GC max ${fmt(run.server.gcMaxPauseMs)} ms, clients lag p99 ${fmt(run.bench.lagP99Ms)} ms, CPU ${fmt(run.bench.cpuPct, 0)} %, GC max ${fmt(run.bench.gcMaxMs)} ms\n`,
       );
       await sleep(500);
     }
@@ -583,7 +626,7 @@ async function main(): Promise<number> {
   const lines = [
     `# throughput: ${NODES} node${NODES > 1 ? "s" : ""}, ${SESSIONS} sessions × 1 viewer per variant, ${EVENT_BYTES} B events, ${WARMUP_S} s warm-up + ${WINDOW_S} s window per run, runs A B C C B A per rate`,
     "",
-    `Relays: \`node ${[...relayNodeFlags(), ...relayNodeArgs].join(" ")} bin/pizzapi-relay.js start\` (the bin's own flags)${Object.keys(RELAY_ENV).length ? `, with ${Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}` : ", default settings"}; bare: \`node\` with no flags.`,
+    `Relays: \`node ${[...relayNodeFlags(), ...relayNodeArgs].join(" ")} bin/pizzapi-relay.js start\` (the bin's own flags)${Object.keys(RELAY_ENV).length ? `, with ${Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}` : ", default settings"}; bare: \`node\` with no flags.${PIN ? ` Pinned (\`--pin\`): ${CLUSTER ? "the servers and Redis" : "the server of the running population"} on CPU ${PIN.servers}, the bench and its client processes${CLUSTER ? "" : " (and the idle servers)"} on CPU ${PIN.clients}.` : ""}`,
     "",
     resultTable(cells),
     "",
@@ -601,12 +644,12 @@ async function main(): Promise<number> {
   lines.push("Goals (issue 13):", "", ...verdicts(cells).map((l) => `- ${l}`), "");
   const warnings = runs.filter((r) => r.bench.lagP99Ms > 20).map((r) => `client event loop lag p99 ${fmt(r.bench.lagP99Ms)} ms in ${r.variant}@${r.rate}: latency there includes the bench's own delay`);
   if (warnings.length > 0) lines.push("Warnings:", "", ...warnings.map((w) => `- ${w}`), "");
-  lines.push(`Machine: ${os.availableParallelism()} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; run took ${fmt((Date.now() - started) / 60_000)} min.`);
+  lines.push(`Machine: ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; run took ${fmt((Date.now() - started) / 60_000)} min.`);
   const text = lines.join("\n");
   process.stdout.write(`\n${text}\n`);
   const out = flags.out ? resolve(flags.out) : join(ROOT, `bench/results/throughput-${NODES}n.json`);
   mkdirSync(resolve(out, ".."), { recursive: true });
-  writeFileSync(out, JSON.stringify({ config: { NODES, SESSIONS, RATES, WINDOW_S, WARMUP_S, IDLE, EVENT_BYTES, RELAY_ENV }, startup, idle, runs, report: text }, null, 2));
+  writeFileSync(out, JSON.stringify({ config: { NODES, SESSIONS, RATES, WINDOW_S, WARMUP_S, IDLE, EVENT_BYTES, RELAY_ENV, PIN }, startup, idle, runs, report: text }, null, 2));
   // The report as Markdown next to it: bench/results/throughput-<n>n.md is the committed result.
   const report = out.replace(/\.json$/, "") + ".md";
   writeFileSync(report, `${text}\n`);

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
@@ -144,5 +145,19 @@ export function rssMiB(pid: number): number | null {
     return match ? Number(match[1]) / 1024 : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Pins every thread of `pid` to the CPUs in `cpus` (a `taskset` list, e.g. "0" or "1-3"), so that a
+ * server under test and its load generators stop taking turns on the same core. Linux only (`taskset`
+ * from util-linux); false where it is missing or refused. Threads started later inherit the mask.
+ */
+export function pinProcess(pid: number, cpus: string): boolean {
+  try {
+    execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", cpus, String(pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
   }
 }
