@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
 import type { Command, PopulationSpec, Reply } from "./lib/population.js";
-import { awaitBenchMesh, benchLogin, relayNodeFlags, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
+import { awaitBenchMesh, benchLogin, keepServerLogs, relayNodeFlags, startBareServer, startBenchNode, type BenchNode, type ProbeReading } from "./lib/cluster.js";
 import { childPids, pinProcess } from "./lib/cpu.js";
 import { fmt, latencyStats, markdownTable, type LatencyStats } from "./lib/stats.js";
 
@@ -35,6 +35,8 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
                    other servers on the other CPUs (taskset), so that load generators and the server
                    under test do not queue behind each other on one core; with 3 nodes, the relays and
                    Redis share CPU 0
+  --server-logs DIR  also write each server's output to DIR/<name>.log (with --relay-node-arg=--trace-gc:
+                   every collection of every relay)
   --cpu-prof DIR   write a V8 CPU profile of every server (relays and bare) into DIR (servers stop gracefully at the end)
   --out FILE       where to write the JSON results (default bench/results/throughput-<nodes>n.json),
                    and the Markdown report next to it (.md)
@@ -56,6 +58,7 @@ const { values: flags } = parseArgs({
     baseline: { type: "string" },
     "relay-node-arg": { type: "string", multiple: true },
     pin: { type: "boolean", default: false },
+    "server-logs": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -128,6 +131,10 @@ if (VARIANTS.length === 0) {
 }
 
 const ROOT = resolve(import.meta.dirname, "..");
+if (flags["server-logs"] !== undefined) {
+  mkdirSync(resolve(flags["server-logs"]), { recursive: true });
+  keepServerLogs(resolve(flags["server-logs"]));
+}
 /** `--pin`: the CPU lists of the servers and of the load generators (this process and its clients). */
 const PIN = flags.pin ? pinLists() : null;
 function pinLists(): { servers: string; clients: string } {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -121,6 +121,12 @@ export async function startBareServer(name: string, redisUrl?: string, prefix = 
   return spawnServer(name, [...nodeArgs, "--import", "tsx", join(ROOT, "bench/lib/bare-server.ts")], env, port, true, "/socket.io/?EIO=4&transport=polling");
 }
 
+let logDir: string | null = null;
+/** Also append every server's output, from then on, to `<dir>/<server name>.log` (e.g. with `--trace-gc`). */
+export function keepServerLogs(dir: string): void {
+  logDir = dir;
+}
+
 /**
  * Spawns a server process and waits until `healthPath` answers 200. With `probe`, the process preloads
  * bench/lib/probe.mjs on an IPC channel and runs with --expose-gc.
@@ -131,6 +137,7 @@ async function spawnServer(name: string, args: string[], env: Record<string, str
   const proc: ChildProcess = spawn(process.execPath, [...probeArgs, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe", ...(probe ? (["ipc"] as const) : [])] });
   const logs: string[] = [];
   const collect = (chunk: Buffer): void => {
+    if (logDir !== null) appendFileSync(join(logDir, `${name}.log`), chunk);
     for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(line);
   };
   proc.stdout?.on("data", collect);
