@@ -44,27 +44,33 @@ export function payloadJson(payload: object): string | undefined {
 }
 
 /**
- * The object's JSON from its fields, each field's own carried JSON where it has one. `strict`: undefined
- * when no field carries JSON or a field is an object that does not (it might hold anything).
+ * The object's JSON from its fields, each field's own carried JSON where it has one. Undefined when no
+ * field carries JSON, and (`strict`) when a field is an object that does not (it might hold anything).
  */
 function composedJson(frame: object, strict: boolean): string | undefined {
   const proto: unknown = Object.getPrototypeOf(frame);
   if (proto !== Object.prototype && proto !== null) return undefined;
   const fields = frame as Record<string, unknown>;
   if (typeof fields.toJSON === "function") return undefined;
+  const keys = Object.keys(fields);
+  // No field carries its JSON (a legacy `event_ack`, most frames): one JSON.stringify of the whole
+  // frame, by the caller, does the same work in one call instead of one per field.
+  if (!keys.some((key) => carriesJson(fields[key]))) return undefined;
   let body = "";
-  let carried = false;
-  for (const key of Object.keys(fields)) {
+  for (const key of keys) {
     const value = fields[key];
     let json: string | undefined;
     if (typeof value === "object" && value !== null) {
       json = knownJson(value);
-      if (json !== undefined) carried = true;
-      else if (strict) return undefined;
-      else json = JSON.stringify(value);
+      if (json === undefined && strict) return undefined;
+      json ??= JSON.stringify(value);
     } else json = JSON.stringify(value) as string | undefined;
     if (json === undefined) continue;
     body += `${body === "" ? "" : ","}${JSON.stringify(key)}:${json}`;
   }
-  return strict && !carried ? undefined : `{${body}}`;
+  return `{${body}}`;
+}
+
+function carriesJson(value: unknown): boolean {
+  return typeof value === "object" && value !== null && knownJson(value) !== undefined;
 }
