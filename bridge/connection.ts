@@ -2,32 +2,49 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { PacketType, type Packet as SocketPacket } from "socket.io-parser";
 import type { RawData, WebSocket } from "ws";
-import type { Counter } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { cutToBytes } from "../server/limits.js";
 import { stringifyFrame } from "../server/io/known-json.js";
+import { DeferredCounts } from "../server/observability/deferred-counts.js";
 import { reportRefusal } from "../server/observability/refusals.js";
 import type { PluginApi } from "../server/plugins/types.js";
 import { ERRORS, isErrorCode, nestedDeeperThan } from "../protocol/index.js";
 import { asFrame, ownEntry, type CloseSpec, type EndpointCodec, type Frame, type OutboundSequencer } from "./codecs/types.js";
 import { LEGACY_TRANSPORT, LegacyTransport, type LegacyPeer } from "./transport.js";
 
+type FrameLabels = "endpoint" | "type" | "direction";
+
 /**
- * `pizzapi_legacy_frames_total`, counted through one bound series per label set: a labelled `inc`
- * hashes its labels object on every frame (docs/performance.md). The label values are bounded (endpoint
- * names, the server's event names, the codecs' frame types and a few fixed ones), and so is the cache.
+ * `pizzapi_legacy_frames_total`, counted in plain numbers per label set until the registry is read
+ * (DeferredCounts): a prom-client `inc` hashes its labels object on every frame, bound or not
+ * (docs/performance.md "Counting per event"). The label values are bounded (endpoint names, the
+ * server's event names, the codecs' frame types and a few fixed ones), and so is the cache.
  */
 export class FrameCounter {
   /** Label-bound series by endpoint, direction and type: nested maps, so that a frame builds no key string. */
   private readonly series = new Map<string, { in: Map<string, { inc(): void }>; out: Map<string, { inc(): void }> }>();
+  private readonly counts = new DeferredCounts<FrameLabels>();
 
-  constructor(private readonly counter: Counter<"endpoint" | "type" | "direction">) {}
+  /** Registers `pizzapi_legacy_frames_total` in `registry`. */
+  constructor(registry: Registry) {
+    const counts = this.counts;
+    new Counter({
+      name: "pizzapi_legacy_frames_total",
+      help: "Legacy /ws/* frames by endpoint, type and direction (in: from clients; unknown and malformed types under one label each)",
+      labelNames: ["endpoint", "type", "direction"],
+      registers: [registry],
+      collect() {
+        counts.flushInto(this);
+      },
+    });
+  }
 
   count(endpoint: string, direction: "in" | "out", type: string): void {
     let byDirection = this.series.get(endpoint);
     if (!byDirection) this.series.set(endpoint, (byDirection = { in: new Map(), out: new Map() }));
     const byType = byDirection[direction];
     let series = byType.get(type);
-    if (!series) byType.set(type, (series = this.counter.labels({ endpoint, type, direction })));
+    if (!series) byType.set(type, (series = this.counts.bind({ endpoint, type, direction })));
     series.inc();
   }
 }

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from "node:http";
-import { Counter } from "prom-client";
 import { WebSocketServer } from "ws";
 import { HandshakeError, LEGACY_MAX_FRAME_BYTES, type ErrorCode } from "../protocol/index.js";
 import type { CredentialKind, Credentials } from "../server/auth/authenticate.js";
@@ -18,12 +17,7 @@ type Verdict = { ok: true; auth: Record<string, unknown> } | { ok: false; refusa
  */
 export function claimLegacyUpgrades(api: PluginApi, config: BridgeConfig): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LEGACY_MAX_FRAME_BYTES, perMessageDeflate: false });
-  const frames = new FrameCounter(new Counter({
-    name: "pizzapi_legacy_frames_total",
-    help: "Legacy /ws/* frames by endpoint, type and direction (in: from clients; unknown and malformed types under one label each)",
-    labelNames: ["endpoint", "type", "direction"],
-    registers: [api.metrics.registry],
-  }));
+  const frames = new FrameCounter(api.metrics.registry);
   // Headers the policy guards add to the 101 (Deprecation, Sunset), per request.
   const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
   wss.on("headers", (headers: string[], req: IncomingMessage) => {

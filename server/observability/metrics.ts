@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { DeferredCounts } from "./deferred-counts.js";
 
 /**
  * The node's Prometheus metrics (docs/operations.md, "Metrics"), on one registry per relay node:
@@ -15,8 +16,9 @@ export interface RelayMetrics {
   /**
    * The per-event series (`pizzapi_events_published_total`, `pizzapi_events_delivered_total`,
    * `pizzapi_publish_ack_seconds`, `pizzapi_publish_delivery_seconds`), one set per stack, labels bound
-   * once: a labelled call hashes its labels object on every event (docs/performance.md), a bound child
-   * does not. They are reached only through here.
+   * once. The two counters count in plain numbers until the registry is read (DeferredCounts): a
+   * prom-client series hashes its labels object on every call, bound or not (docs/performance.md
+   * "Counting per event"). They are reached only through here.
    */
   byStack: Record<Stack, StackSeries>;
 }
@@ -43,8 +45,26 @@ export function createMetrics(nodeId: string): RelayMetrics {
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const eventsPublished = new Counter({ name: "pizzapi_events_published_total", help: "Session events stored and broadcast by this node", labelNames: ["stack"], registers });
-  const eventsDelivered = new Counter({ name: "pizzapi_events_delivered_total", help: "Live session events this node delivered to its viewers", labelNames: ["stack"], registers });
+  const published = new DeferredCounts<"stack">();
+  const delivered = new DeferredCounts<"stack">();
+  new Counter({
+    name: "pizzapi_events_published_total",
+    help: "Session events stored and broadcast by this node",
+    labelNames: ["stack"],
+    registers,
+    collect() {
+      published.flushInto(this);
+    },
+  });
+  new Counter({
+    name: "pizzapi_events_delivered_total",
+    help: "Live session events this node delivered to its viewers",
+    labelNames: ["stack"],
+    registers,
+    collect() {
+      delivered.flushInto(this);
+    },
+  });
   const publishAckSeconds = new Histogram({
     name: "pizzapi_publish_ack_seconds",
     help: "From a session event's arrival to its acknowledgement (stored)",
@@ -60,8 +80,8 @@ export function createMetrics(nodeId: string): RelayMetrics {
     registers,
   });
   const series = (stack: Stack): StackSeries => ({
-    published: eventsPublished.labels({ stack }),
-    delivered: eventsDelivered.labels({ stack }),
+    published: published.bind({ stack }),
+    delivered: delivered.bind({ stack }),
     ackSeconds: publishAckSeconds.labels({ stack }),
     deliverySeconds: publishDeliverySeconds.labels({ stack }),
   });
