@@ -341,16 +341,19 @@ class LegacyConnection implements LegacyPeer {
 /**
  * The legacy text of a server event, encoded once per payload object: the recipients of one broadcast
  * share its decoded payload (server/io/in-process-parser.ts), and codecs are pure, so every legacy
- * recipient of the same codec would write the same text (docs/performance.md "The legacy path").
+ * recipient of the same codec would write the same text (docs/performance.md "The legacy path"). The
+ * adapter hands a broadcast to its recipients one after the other, in one synchronous loop, so the last
+ * payload encoded is the one to keep. A `WeakMap` keyed by payload did the same, with an entry per
+ * broadcast for the collector to trace and drop.
  */
-const encodedByPayload = new WeakMap<Frame, { codec: EndpointCodec; event: string; texts: string[] }>();
+let lastEncoded: { payload: Frame; codec: EndpointCodec; event: string; texts: string[] } | null = null;
 
 function legacyTexts(codec: EndpointCodec, event: string, payload: Frame): string[] {
-  const cached = encodedByPayload.get(payload);
-  if (cached && cached.codec === codec && cached.event === event) return cached.texts;
+  const last = lastEncoded;
+  if (last !== null && last.payload === payload && last.codec === codec && last.event === event) return last.texts;
   const encode = ownEntry(codec.outbound, event);
   const texts = (encode ? encode(payload) : [asFrame(event, payload)]).map(stringifyFrame);
-  encodedByPayload.set(payload, { codec, event, texts });
+  lastEncoded = { payload, codec, event, texts };
   return texts;
 }
 
