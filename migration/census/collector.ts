@@ -12,8 +12,9 @@ const MAX_PENDING = 10_000;
 
 /**
  * This node's part of the census, off the handshake path: a handshake only notes who connected (a map
- * entry); every `censusFlushMs` the node counts its live connections (a slice at a time, server/io/slices.ts) and writes its
- * report and the sightings in one batch. A report lives three flushes, so a dead node's counts expire within seconds.
+ * entry); every `censusFlushMs` the node counts its live connections (a slice at a time,
+ * server/io/slices.ts) and writes its report and the sightings in one batch. A report lives three
+ * flushes, so a dead node's counts expire within seconds.
  */
 export class CensusCollector {
   private readonly pending = new Map<string, Sighting>();

@@ -1,16 +1,11 @@
 import { errorBody } from "../../protocol/index.js";
 import { inSlices } from "../io/slices.js";
-import { commonNamespace, direct, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { direct, nodeSockets, type CommonSocket, type RelayIo } from "../io/typed.js";
 import { wireOf } from "../observability/connections.js";
 import { reportRefusal } from "../observability/refusals.js";
 import type { RelayContext } from "../sessions/context.js";
 
 const REVOKED = "The API key of this connection was revoked";
-
-/** Every socket of the node, all namespaces. */
-function* allSockets(io: RelayIo): Generator<CommonSocket> {
-  for (const namespace of NAMESPACES) yield* commonNamespace(io, namespace).sockets.values();
-}
 
 /**
  * Revoking a key revokes its connections (docs/operations.md, "Revoking a key"): every
@@ -24,7 +19,7 @@ export function startRevocationSweep(ctx: RelayContext, io: RelayIo): { stop(): 
   let running = false;
   const sweep = async (): Promise<void> => {
     const byKey = new Map<string, CommonSocket[]>();
-    for await (const socket of inSlices(allSockets(io))) {
+    for await (const [, socket] of inSlices(nodeSockets(io))) {
       const keyId = socket.data.keyId;
       if (!keyId) continue;
       // One list per key, appended to: copying it per socket was quadratic in one user's connections.

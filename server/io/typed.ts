@@ -68,6 +68,11 @@ export function emitCollectingAcks<N extends NamespaceName, E extends keyof Name
 /** The typed namespaces, in one list (plugins and observability walk them). */
 export const NAMESPACES: readonly NamespaceName[] = ["/relay", "/viewer", "/hub", "/runner", "/terminal"];
 
+/** Every socket of this node, all namespaces, each with its namespace's name. */
+export function* nodeSockets(io: RelayIo): Generator<[NamespaceName, CommonSocket]> {
+  for (const namespace of NAMESPACES) for (const socket of commonNamespace(io, namespace).sockets.values()) yield [namespace, socket];
+}
+
 /** Room names: every party is addressed through a room, never a node-local socket map (docs/architecture.md 6). */
 export const rooms = {
   /** Viewers of a session (/viewer). */

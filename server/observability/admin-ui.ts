@@ -9,7 +9,7 @@ import { authDeps } from "../auth/deps.js";
 import { randomHex } from "../auth/secrets.js";
 import type { TrustProxy } from "../http/client-address.js";
 import { filesUnder, staticSite } from "../http/static-files.js";
-import { commonNamespace, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { commonNamespace, NAMESPACES, nodeSockets, type CommonSocket, type RelayIo } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import { socketAddress } from "./connections.js";
 
@@ -104,7 +104,7 @@ function clientIdOf(client: object): string {
 }
 
 function listSockets(io: RelayIo, trust: TrustProxy): ListedSocket[] {
-  return NAMESPACES.flatMap((namespace) => [...commonNamespace(io, namespace).sockets.values()].map((socket) => listed(socket, namespace, trust)));
+  return [...nodeSockets(io)].map(([namespace, socket]) => listed(socket, namespace, trust));
 }
 
 function listed(socket: CommonSocket, nsp: string, trust: TrustProxy): ListedSocket {

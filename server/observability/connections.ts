@@ -1,6 +1,6 @@
 import { Gauge } from "prom-client";
 import { LEGACY_TRANSPORT_NAME } from "../../protocol/index.js";
-import { commonNamespace, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { commonNamespace, NAMESPACES, nodeSockets, type CommonSocket, type RelayIo } from "../io/typed.js";
 import { clientAddress, type TrustProxy } from "../http/client-address.js";
 import type { Logger } from "../logger.js";
 import type { RelayMetrics, Stack, Wire } from "./metrics.js";
@@ -25,10 +25,8 @@ export function observeConnections(io: RelayIo, metrics: RelayMetrics, log: Logg
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const namespace of NAMESPACES) {
-        for (const socket of commonNamespace(io, namespace).sockets.values()) {
-          this.inc({ namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name });
-        }
+      for (const [namespace, socket] of nodeSockets(io)) {
+        this.inc({ namespace, generation: socket.data.clientGeneration, transport: socket.conn.transport.name });
       }
     },
   });

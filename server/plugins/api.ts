@@ -7,7 +7,7 @@ import type { UpgradeRouter } from "../http/upgrades.js";
 import { socketAddress, wireOf } from "../observability/connections.js";
 import { reportHandshakeRefusal, reportRefusal } from "../observability/refusals.js";
 import { closeForRetry } from "../io/retry.js";
-import { commonNamespace, direct, NAMESPACES, type CommonSocket, type RelayIo } from "../io/typed.js";
+import { commonNamespace, direct, nodeSockets, type CommonSocket, type RelayIo } from "../io/typed.js";
 import type { RelayContext } from "../sessions/context.js";
 import type { RedisCommandClient } from "../state/redis.js";
 import type { ConnectionView, EventGate, EventGateVerdict, HandshakeGate, PluginApi } from "./types.js";
@@ -75,7 +75,7 @@ export function createPluginApi(internals: Internals): PluginApi {
       return engine.handshake(transportName, req, onRefused);
     },
     connections: function* () {
-      for (const name of NAMESPACES) for (const socket of nsp(name).sockets.values()) yield viewOf(socket, name);
+      for (const [name, socket] of nodeSockets(io)) yield viewOf(socket, name);
     },
     disconnect: (id, namespace, code, message) => {
       const socket = nsp(namespace).sockets.get(id);
