@@ -104,9 +104,6 @@ class LegacyConnection implements LegacyPeer {
   /** The fill request on its way (the id of its acknowledgement), and its deadline. */
   private fill: { id: number; timer: NodeJS.Timeout } | null = null;
   private nextAckId = 0;
-  /** `event_ack` frames waiting for their batch (`holdAck`), and the batch's deadline. */
-  private readonly heldAcks: string[] = [];
-  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly relay: PluginApi,
@@ -124,10 +121,7 @@ class LegacyConnection implements LegacyPeer {
       this.firstFrameTimer = setTimeout(() => this.close({ code: 1008, reason: "No register frame received" }), this.options.firstFrameTimeoutMs);
       this.firstFrameTimer.unref();
     }
-    this.ws.once("close", () => {
-      clearTimeout(this.firstFrameTimer);
-      clearTimeout(this.ackTimer);
-    });
+    this.ws.once("close", () => clearTimeout(this.firstFrameTimer));
     this.transport.inject({ type: PacketType.CONNECT, nsp: this.codec.namespace, data: this.options.auth });
   }
 
@@ -250,15 +244,26 @@ class LegacyConnection implements LegacyPeer {
   }
 
   private emitFrames(event: string, payload: Frame): void {
-    for (const text of legacyTexts(this.codec, event, payload)) {
-      // Labelled by the server's event name, never by a frame field a client could have chosen.
-      this.count("out", event);
-      if (event === "event_ack") this.holdAck(text);
-      else this.sendText(text);
+    const texts = legacyTexts(this.codec, event, payload);
+    // Several frames of one server event (a CLI's batch of acks) leave in one write system call.
+    const socket = texts.length > 1 ? this.options.socket : undefined;
+    socket?.cork();
+    try {
+      for (const text of texts) {
+        // Labelled by the server's event name, never by a frame field a client could have chosen.
+        this.count("out", event);
+        this.write(text);
+      }
+    } finally {
+      socket?.uncork();
     }
     const close = this.codec.closeAfter?.(event, payload);
     if (close) this.closeSpec = close;
     this.errorClose = event === "error" ? closeForError(payload) : undefined;
+  }
+
+  private send(frame: Frame): void {
+    this.write(JSON.stringify(frame));
   }
 
   /**
@@ -266,46 +271,6 @@ class LegacyConnection implements LegacyPeer {
    * (legacy 0): a viewer that falls that far behind sees a seq gap and resyncs, instead of the relay
    * buffering without bound for a client that does not read.
    */
-  private send(frame: Frame): void {
-    this.sendText(JSON.stringify(frame));
-  }
-
-  /**
-   * A legacy CLI gets every `event_ack`, in order, as the legacy relay sent them (docs/legacy-protocol.md
-   * 2.4), but not each in a write of its own: acks wait up to `PIZZAPI_ACK_INTERVAL_MS` and go out
-   * together, in one write system call (docs/performance.md "Acknowledgements"), and any other frame for
-   * this client sends the waiting acks first. The frames and their order are the legacy relay's; only
-   * an ack's moment moves, and legacy CLIs never read acks.
-   */
-  private holdAck(text: string): void {
-    const interval = this.relay.config.ackIntervalMs;
-    if (interval <= 0) return this.sendText(text);
-    this.heldAcks.push(text);
-    if (!this.ackTimer) {
-      this.ackTimer = setTimeout(() => this.flushAcks(), interval);
-      this.ackTimer.unref();
-    }
-  }
-
-  private flushAcks(): void {
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (this.heldAcks.length === 0) return;
-    const held = this.heldAcks.splice(0);
-    const socket = this.options.socket;
-    socket.cork();
-    try {
-      for (const text of held) this.write(text);
-    } finally {
-      socket.uncork();
-    }
-  }
-
-  private sendText(text: string): void {
-    if (this.heldAcks.length > 0) this.flushAcks();
-    this.write(text);
-  }
-
   private write(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > LEGACY_BACKPRESSURE_LIMIT_BYTES) {
@@ -331,7 +296,6 @@ class LegacyConnection implements LegacyPeer {
 
   private close(spec: CloseSpec): void {
     clearTimeout(this.firstFrameTimer);
-    this.flushAcks();
     // Every reason is cut here, whichever codec made it: some name a client's id, and ws throws on a
     // reason over 123 bytes, which on this path (engine.io's close) ended the process.
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(spec.code, cutToBytes(spec.reason, MAX_REASON_BYTES));

@@ -1,4 +1,4 @@
-import { defined, errorFrame, num, str, bool, withoutType, type EndpointCodec } from "./types.js";
+import { asFrame, defined, errorFrame, num, str, bool, withoutType, type EndpointCodec, type Frame } from "./types.js";
 
 /**
  * `/ws/sessions` ⇄ `/relay` (docs/legacy-protocol.md section 2). Frames are sent without acks, so replies
@@ -24,6 +24,17 @@ export const cliCodec: EndpointCodec = {
   },
   outbound: {
     error: errorFrame,
+    event_ack: ackFrames,
   },
   closeAfter: (event) => (event === "session_expired" ? { code: 1001, reason: "Session expired" } : undefined),
 };
+
+/**
+ * One `event_ack` frame per event, as the legacy relay sent them (docs/legacy-protocol.md section 2.4):
+ * the relay folds a legacy CLI's acks into one packet that lists every mark (`seqs`), in order.
+ */
+function ackFrames(payload: Frame): Frame[] {
+  const { seqs, ...ack } = payload;
+  if (!Array.isArray(seqs)) return [asFrame("event_ack", ack)];
+  return seqs.map((seq: unknown) => ({ type: "event_ack", sessionId: ack.sessionId, seq }));
+}

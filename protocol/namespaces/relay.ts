@@ -77,7 +77,11 @@ export type RelayClientToServer = ClientEventMap<typeof relayClientSchemas, Rela
 export interface RelayServerToClient {
   /** Reply to `register` for clients that send it without an ack (and for the legacy bridge). */
   registered: (payload: Registered) => void;
-  event_ack: (payload: { sessionId: string; seq: number }) => void;
+  /**
+   * The cumulative mark. `seqs` only reaches clients that expect one ack per event (legacy CLIs, through
+   * the bridge): every mark the acks it stands for would have carried, in order, `seq` the last of them.
+   */
+  event_ack: (payload: { sessionId: string; seq: number; seqs?: number[] }) => void;
   error: (payload: ErrorBody) => void;
   /** A viewer joined and asked for fresh state. */
   connected: (payload: Record<never, never>) => void;

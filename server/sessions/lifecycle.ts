@@ -59,12 +59,13 @@ export async function registerSession(ctx: RelayContext, socket: TypedSocket<"/r
   }
   socket.join(cliRooms(socket, record.sessionId));
   const token = randomHex(32);
+  // Before the data changes: acks still waiting belong to the registration being replaced.
+  ctx.acks.forget(socket);
   socket.data.sessionId = record.sessionId;
   socket.data.token = token;
   socket.data.generation = record.generation;
   socket.data.lastAckedSeq = 0;
   socket.data.ackLimit = null;
-  ctx.acks.forget(socket);
   socket.data.streamId = input.streamId ?? null;
   socket.data.lastStreamSeq = null;
   attachConnection(socket, record, ctx.clock);
@@ -146,11 +147,11 @@ export async function endByClient(ctx: RelayContext, socket: TypedSocket<"/relay
   const sessionId = socket.data.sessionId;
   if (!sessionId) return;
   const generation = socket.data.generation;
+  ctx.acks.forget(socket);
   socket.data.sessionId = null;
   socket.data.token = null;
   socket.data.lastAckedSeq = 0;
   socket.data.ackLimit = null;
-  ctx.acks.forget(socket);
   detachConnection(socket);
   for (const room of cliRooms(socket, sessionId)) socket.leave(room);
   await endSession(ctx, sessionId, generation, "Session ended");

@@ -62,7 +62,8 @@ function acknowledgeStored(ctx: RelayContext, socket: TypedSocket<"/relay">, seq
   if (limit !== null && seq >= limit) return;
   if (seq <= socket.data.lastAckedSeq) return;
   socket.data.lastAckedSeq = seq;
-  ctx.acks.advanced(socket, stackOf(socket) === "socketio");
+  // Legacy CLIs expect one ack frame per event (docs/legacy-protocol.md section 2.4).
+  ctx.acks.advanced(socket, stackOf(socket) === "legacy");
 }
 
 /** An event of this registration was not stored: no cumulative ack may reach its `seq` from now on. */

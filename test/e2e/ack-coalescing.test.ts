@@ -7,7 +7,8 @@ import { waitFor } from "../helpers/wait.js";
 /**
  * `event_ack` folding (PIZZAPI_ACK_INTERVAL_MS, docs/protocol.md `/relay`): a Socket.IO CLI gets the first
  * ack at once and the ones within the interval folded into one with the highest mark; a legacy CLI keeps
- * one ack per event, as the legacy relay sent them; 0 turns folding off.
+ * one frame per event, as the legacy relay sent them (the folded ack lists every mark and the bridge
+ * writes one frame for each); 0 turns folding off.
  */
 const INTERVAL_MS = 400;
 const EVENTS = 10;
@@ -88,10 +89,12 @@ describe("event_ack folding", () => {
       sockets.push(viewer as unknown as CliSocket);
       const rec = new Recorder(viewer);
       await rec.next("synced");
-      // The first ack of a registration is held too: none arrives while nothing else is sent.
+      // The first ack of a registration leaves at once; the two after it, within the interval, wait.
       for (let seq = 1; seq <= 3; seq++) cli.send({ type: "event", sessionId, token, seq, event: { type: "agent_start" } });
       await rec.next("event", 3);
-      expect(cli.typed("event_ack")).toHaveLength(0);
+      await cli.next("event_ack");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(cli.typed("event_ack").map((a) => a.seq)).toEqual([1]);
       const sent = performance.now();
       viewer.emit("input", { text: "hello" });
       await cli.next("input");
@@ -100,6 +103,46 @@ describe("event_ack folding", () => {
       const types = cli.frames.map((f) => f.type).filter((t) => t === "event_ack" || t === "input");
       expect(types).toEqual(["event_ack", "event_ack", "event_ack", "input"]);
       expect(cli.typed("event_ack").map((a) => a.seq)).toEqual([1, 2, 3]);
+      cli.close();
+    } finally {
+      await slow.node.stop();
+    }
+  });
+
+  it("sends a legacy CLI's waiting acks before the reply to a new registration, as that of the one they belong to", async () => {
+    const slow = await startRelayWithAlice({ PIZZAPI_ACK_INTERVAL_MS: "60000" });
+    try {
+      const cli = await LegacyClient.open(slow.node.url, "/ws/sessions", { "x-api-key": slow.key });
+      cli.send({ type: "register", cwd: "/p" });
+      const [first] = await cli.next("registered");
+      const { sessionId, token } = first as { sessionId: string; token: string };
+      for (let seq = 1; seq <= 3; seq++) cli.send({ type: "event", sessionId, token, seq, event: { type: "agent_start" } });
+      await cli.next("event_ack");
+      // Acks 2 and 3 wait for the interval; the second registration must not lose them.
+      cli.send({ type: "register", cwd: "/q" });
+      await cli.next("registered", 2);
+      const order = cli.frames.filter((f) => f.type === "event_ack" || f.type === "registered").map((f) => (f.type === "event_ack" ? `ack ${String(f.seq)} ${String(f.sessionId)}` : f.type));
+      expect(order).toEqual(["registered", `ack 1 ${sessionId}`, `ack 2 ${sessionId}`, `ack 3 ${sessionId}`, "registered"]);
+      cli.close();
+    } finally {
+      await slow.node.stop();
+    }
+  });
+
+  it("does not let a legacy CLI's waiting acks grow without bound: a full batch leaves before the interval", async () => {
+    const slow = await startRelayWithAlice({ PIZZAPI_ACK_INTERVAL_MS: "60000", PIZZAPI_MAX_EVENTS_PER_SECOND: "10000" });
+    try {
+      const cli = await LegacyClient.open(slow.node.url, "/ws/sessions", { "x-api-key": slow.key });
+      cli.send({ type: "register", cwd: "/p" });
+      const [registered] = await cli.next("registered");
+      const { sessionId, token } = registered as { sessionId: string; token: string };
+      const events = 700;
+      for (let seq = 1; seq <= events; seq++) cli.send({ type: "event", sessionId, token, seq, event: { type: "agent_start" } });
+      // The first at once, then one batch once 512 marks wait; the rest waits for the interval.
+      const acks = await cli.next("event_ack", 513, 10_000);
+      expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 513 }, (_, i) => i + 1));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(cli.typed("event_ack")).toHaveLength(513);
       cli.close();
     } finally {
       await slow.node.stop();

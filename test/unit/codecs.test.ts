@@ -78,6 +78,16 @@ describe("codecs: typed events out", () => {
     expect(outbound(runnerCodec, "new_session", { sessionId: "s", cwd: "/a" })).toEqual([{ type: "new_session", sessionId: "s", cwd: "/a" }]);
   });
 
+  it("a folded event_ack with its marks becomes one frame per event, in order, in the legacy field order", () => {
+    const frames = outbound(cliCodec, "event_ack", { sessionId: "s", seq: 7, seqs: [4, 5, 7] });
+    expect(frames).toEqual([
+      { type: "event_ack", sessionId: "s", seq: 4 },
+      { type: "event_ack", sessionId: "s", seq: 5 },
+      { type: "event_ack", sessionId: "s", seq: 7 },
+    ]);
+    expect(frames.map((f) => JSON.stringify(f))).toContain('{"type":"event_ack","sessionId":"s","seq":5}');
+  });
+
   it("typed errors become legacy error frames (message only)", () => {
     for (const codec of [cliCodec, viewerCodec, runnerCodec, terminalCodec, hubCodec]) {
       expect(outbound(codec, "error", { code: "invalid_token", message: "Invalid token" })).toEqual([{ type: "error", message: "Invalid token" }]);
