@@ -28,6 +28,7 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
   --event-bytes N  JSON size of one event (default 512)
   --relay-env K=V  an extra setting for every relay (repeatable), e.g. PIZZAPI_RECOVERY_WINDOW_MS=0
   --relay-node-arg A  an extra argument of every relay's node binary (repeatable), e.g. --max-semi-space-size=32
+                   (with --heap-prof or --cpu-prof, the servers stop gracefully at the end, so V8 writes it)
   --baseline DIR   also run the relay of DIR, another checkout, built (e.g. a git worktree of an earlier
                    revision after \`npm ci\`), as variants <key>@base, interleaved with the others: a change
                    measured before and after in the same run (one node only)
@@ -192,6 +193,8 @@ const relayEnv = (dataDir: string): Record<string, string> => ({
 
 const profileArgs = flags["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", resolve(flags["cpu-prof"])] : [];
 const relayNodeArgs = [...(flags["relay-node-arg"] ?? []), ...profileArgs];
+/** V8 writes a CPU or heap profile (`--cpu-prof`, `--heap-prof`) only when the process exits by itself. */
+const writesProfile = relayNodeArgs.some((arg) => /^--(cpu|heap)-prof/.test(arg));
 
 /** Relay processes (three in a cluster) and the data folder their keys are minted in. */
 interface Relays {
@@ -667,8 +670,8 @@ async function main(): Promise<number> {
 
 main().then(
   async (code) => {
-    // A profile is written when the process exits by itself: relays stop gracefully then.
-    await Promise.all(processes.map((p) => (profileArgs.length > 0 ? p.stop() : p.kill())));
+    // A profile is written when the process exits by itself: servers stop gracefully then.
+    await Promise.all(processes.map((p) => (writesProfile ? p.stop() : p.kill())));
     await redis?.stop();
     process.exit(code);
   },
