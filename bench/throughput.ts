@@ -25,6 +25,9 @@ const USAGE = `npx tsx bench/throughput.ts [options]     (npm run bench:throughp
   --warmup S       unmeasured publishing before each window (default 2)
   --variants LIST  which populations (1 node: sio,legacy,bare; 3 nodes: nn,nl,ln,ll,bare)
   --idle N         idle viewers per kind for the memory figures, 0 to skip (default 3000)
+  --idle-cpu S     seconds over which every server's CPU is read with all populations connected and
+                   nothing published, before the runs: what a population's servers cost while another
+                   population runs (default 10, 0 to skip)
   --event-bytes N  JSON size of one event (default 512)
   --relay-env K=V  an extra setting for every relay (repeatable), e.g. PIZZAPI_RECOVERY_WINDOW_MS=0
   --relay-node-arg A  an extra argument of every relay's node binary (repeatable), e.g. --max-semi-space-size=32
@@ -52,6 +55,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "2" },
     variants: { type: "string" },
     idle: { type: "string", default: "3000" },
+    "idle-cpu": { type: "string", default: "10" },
     "event-bytes": { type: "string", default: "512" },
     "relay-env": { type: "string", multiple: true },
     out: { type: "string" },
@@ -88,6 +92,7 @@ const RATES = (flags.rates ?? (CLUSTER ? "1000,2000,3000,4000" : "1000,2000,3000
 const WINDOW_S = positive("seconds", flags.seconds, false);
 const WARMUP_S = positive("warmup", flags.warmup, false);
 const IDLE = positive("idle", flags.idle);
+const IDLE_CPU_S = positive("idle-cpu", flags["idle-cpu"], false);
 const EVENT_BYTES = positive("event-bytes", flags["event-bytes"]);
 const RELAY_ENV: Record<string, string> = {};
 for (const kv of flags["relay-env"] ?? []) {
@@ -458,6 +463,22 @@ async function idleMemory(pop: Population): Promise<IdleFigures> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Idle CPU: every population connected, nothing published (in a run, the other populations' servers
+// are in this state on the same cores)
+
+async function idleCpuOf(seconds: number): Promise<Array<{ server: string; msPerSecond: number }>> {
+  const before = await Promise.all(processes.map((s) => s.probe({ reset: true })));
+  await sleep(seconds * 1000);
+  const after = await Promise.all(processes.map((s) => s.probe()));
+  return processes.map((s, i) => {
+    const a = before[i];
+    const b = after[i];
+    const micros = a && b ? b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system : Number.NaN;
+    return { server: s.name, msPerSecond: micros / 1000 / seconds };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Report
 
 const range = (xs: number[], digits = 1): string => {
@@ -615,6 +636,9 @@ async function main(): Promise<number> {
     }
   }
 
+  const idleCpu = IDLE_CPU_S > 0 ? await idleCpuOf(IDLE_CPU_S) : [];
+  for (const c of idleCpu) process.stdout.write(`idle CPU ${c.server}: ${fmt(c.msPerSecond)} ms/s\n`);
+
   const runs: Run[] = [];
   const pooled = new Map<string, number[]>();
   let order = 0;
@@ -648,6 +672,10 @@ async function main(): Promise<number> {
   if (idle.length > 0) {
     lines.push(`Idle memory per viewer connection (${IDLE} viewers opened on one server, after a full GC):`, "");
     lines.push(markdownTable([["variant", "heap KiB / connection", "RSS KiB / connection"], ...idle.map((i) => [i.variant, fmt(i.heapKiBPerConnection), fmt(i.rssKiBPerConnection)])]), "");
+  }
+  if (idleCpu.length > 0) {
+    lines.push(`Idle CPU: each server's CPU over ${IDLE_CPU_S} s with every population connected (${SESSIONS} CLIs and ${SESSIONS} viewers each) and nothing published, before the runs:`, "");
+    lines.push(markdownTable([["server", "CPU ms / s"], ...idleCpu.map((c) => [c.server, fmt(c.msPerSecond)])]), "");
   }
   lines.push("Startup (spawn to first healthy answer) and idle memory before any client:", "");
   lines.push(markdownTable([["server", "startup ms", "idle RSS MiB", "idle heap MiB"], ...startup.map((s) => [s.server, fmt(s.startupMs, 0), fmt(s.idleRssMiB), fmt(s.idleHeapMiB)])]), "");
