@@ -628,6 +628,11 @@ async function main(): Promise<number> {
     process.stdout.write(`population ${spec.key}: ${SESSIONS} sessions in ${fmt(seconds)} s\n`);
   }
 
+  // Before the idle-memory viewers come and go: their disconnects would be counted here.
+  await sleep(IDLE_CPU_S > 0 ? 2_000 : 0);
+  const idleCpu = IDLE_CPU_S > 0 ? await idleCpuOf(IDLE_CPU_S) : [];
+  for (const c of idleCpu) process.stdout.write(`idle CPU ${c.server}: ${fmt(c.msPerSecond)} ms/s\n`);
+
   const idle: IdleFigures[] = [];
   if (IDLE > 0 && !CLUSTER) {
     for (const pop of pops) {
@@ -635,9 +640,6 @@ async function main(): Promise<number> {
       process.stdout.write(`idle ${pop.spec.key}: ${fmt(idle.at(-1)?.heapKiBPerConnection)} KiB heap per viewer\n`);
     }
   }
-
-  const idleCpu = IDLE_CPU_S > 0 ? await idleCpuOf(IDLE_CPU_S) : [];
-  for (const c of idleCpu) process.stdout.write(`idle CPU ${c.server}: ${fmt(c.msPerSecond)} ms/s\n`);
 
   const runs: Run[] = [];
   const pooled = new Map<string, number[]>();
