@@ -1,5 +1,6 @@
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
+import { withTimeout } from "../../server/timeout.js";
 import { PROTOCOL_VERSION, type RelayClientToServer, type RelayServerToClient, type ViewerClientToServer, type ViewerServerToClient } from "../../protocol/index.js";
 
 /**
@@ -10,21 +11,7 @@ import { PROTOCOL_VERSION, type RelayClientToServer, type RelayServerToClient, t
 
 export const CONNECT_TIMEOUT_MS = 20_000;
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolvePromise(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
+export { withTimeout };
 
 /** Problems a phase saw that are not event losses: refusals, unexpected closes. */
 export interface Incidents {

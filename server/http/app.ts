@@ -14,6 +14,7 @@ import { reportRefusal } from "../observability/refusals.js";
 import type { RelayConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { SharedState } from "../state/types.js";
+import { withTimeout } from "../timeout.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -124,20 +125,4 @@ export function createHttpApp(deps: {
     return c.json({ error: "Internal error" }, ERRORS.internal.http);
   });
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -1,5 +1,6 @@
 import type { RelayContext } from "./context.js";
 import { rooms } from "../io/typed.js";
+import { TimeoutError, withTimeout } from "../timeout.js";
 
 /**
  * Cluster presence through the adapter (`fetchSockets`), with a timeout of our own: the adapter's can
@@ -7,19 +8,6 @@ import { rooms } from "../io/typed.js";
  * down only on a confirmed zero.
  */
 export type Presence = { known: true; counts: Map<string, number> } | { known: false };
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const TIMEOUT = Symbol("timeout");
 
 async function countMembers(
   fetch: (roomNames: string[]) => Promise<Array<{ rooms: Set<string> }>>,
@@ -29,15 +17,12 @@ async function countMembers(
   if (roomNames.length === 0) return { known: true, counts: new Map() };
   try {
     const sockets = await withTimeout(fetch(roomNames), ctx.config.presenceTimeoutMs);
-    if (sockets === TIMEOUT) {
-      ctx.log.warn({ rooms: roomNames.length }, "presence lookup timed out");
-      return { known: false };
-    }
     const counts = new Map<string, number>(roomNames.map((r) => [r, 0]));
     for (const socket of sockets) for (const room of socket.rooms) if (counts.has(room)) counts.set(room, (counts.get(room) ?? 0) + 1);
     return { known: true, counts };
   } catch (err) {
-    ctx.log.warn({ err }, "presence lookup failed");
+    if (err instanceof TimeoutError) ctx.log.warn({ rooms: roomNames.length }, "presence lookup timed out");
+    else ctx.log.warn({ err }, "presence lookup failed");
     return { known: false };
   }
 }
