@@ -35,6 +35,6 @@ export const cliCodec: EndpointCodec = {
  */
 function ackFrames(payload: Frame): Frame[] {
   const { seqs, ...ack } = payload;
-  if (!Array.isArray(seqs)) return [asFrame("event_ack", ack)];
-  return seqs.map((seq: unknown) => ({ type: "event_ack", sessionId: ack.sessionId, seq }));
+  const marks: unknown[] = Array.isArray(seqs) ? seqs : [ack.seq];
+  return marks.map((seq) => asFrame("event_ack", { ...ack, seq }));
 }
