@@ -343,6 +343,11 @@ interface Run {
   incidents: number;
 }
 
+/** A server's CPU time (user and system) between two of its readings, in ms. */
+function cpuMsBetween(a: ProbeReading, b: ProbeReading): number {
+  return (b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system) / 1000;
+}
+
 function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSamples: number[], events: number): ServerFigures {
   let cpu = 0;
   let minor = 0;
@@ -353,7 +358,7 @@ function serverFigures(before: ProbeReading[], after: ProbeReading[], heapSample
     const a = before[i];
     const b = after[i];
     if (!a || !b) continue;
-    cpu += (b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system) / 1000;
+    cpu += cpuMsBetween(a, b);
     minor += b.gc.minor - a.gc.minor;
     gcMs += b.gc.ms - a.gc.ms;
     writes += b.syscalls.writes - a.syscalls.writes;
@@ -467,14 +472,16 @@ async function idleMemory(pop: Population): Promise<IdleFigures> {
 // are in this state on the same cores)
 
 async function idleCpuOf(seconds: number): Promise<Array<{ server: string; msPerSecond: number }>> {
+  // Read before the idle-memory viewers come and go (their disconnects would count), once the
+  // populations' own connects have settled.
+  await sleep(2_000);
   const before = await Promise.all(processes.map((s) => s.probe({ reset: true })));
   await sleep(seconds * 1000);
   const after = await Promise.all(processes.map((s) => s.probe()));
   return processes.map((s, i) => {
     const a = before[i];
     const b = after[i];
-    const micros = a && b ? b.cpuMicros.user + b.cpuMicros.system - a.cpuMicros.user - a.cpuMicros.system : Number.NaN;
-    return { server: s.name, msPerSecond: micros / 1000 / seconds };
+    return { server: s.name, msPerSecond: a && b ? cpuMsBetween(a, b) / seconds : Number.NaN };
   });
 }
 
@@ -628,8 +635,6 @@ async function main(): Promise<number> {
     process.stdout.write(`population ${spec.key}: ${SESSIONS} sessions in ${fmt(seconds)} s\n`);
   }
 
-  // Before the idle-memory viewers come and go: their disconnects would be counted here.
-  await sleep(IDLE_CPU_S > 0 ? 2_000 : 0);
   const idleCpu = IDLE_CPU_S > 0 ? await idleCpuOf(IDLE_CPU_S) : [];
   for (const c of idleCpu) process.stdout.write(`idle CPU ${c.server}: ${fmt(c.msPerSecond)} ms/s\n`);
 
