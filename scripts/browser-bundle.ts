@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 
 /**
  * The browser bundle of clients/browser/, as an app would build it: esbuild, platform browser, ESM,
@@ -9,6 +10,9 @@ import { build } from "esbuild";
  */
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** How every browser bundle is built, in one file (scripts/build.mjs and server/http/share-page.ts read it too). */
+const BUNDLE_OPTIONS: BuildOptions = JSON.parse(readFileSync(new URL("../clients/browser/bundle-options.json", import.meta.url), "utf8"));
 
 /** The goal: the whole client (viewer, hub, terminal and socket.io-client) in at most 25 KB gzipped. */
 export const GZIP_BUDGET_BYTES = 25 * 1024;
@@ -35,13 +39,10 @@ export interface Bundle {
 
 export async function bundleBrowser(entry: string = ENTRIES.index, options: { minify?: boolean } = {}): Promise<Bundle> {
   const result = await build({
+    ...BUNDLE_OPTIONS,
     absWorkingDir: ROOT,
     entryPoints: [entry],
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2020",
-    minify: options.minify ?? true,
+    minify: options.minify ?? BUNDLE_OPTIONS.minify,
     write: false,
     metafile: true,
     logLevel: "silent",

@@ -3,7 +3,7 @@
 // bench) never finds dist/ missing or half written, and nothing deleted from the sources lingers.
 // Plain JavaScript: it runs under Node.js before anything is compiled, with no TypeScript loader.
 import { execFileSync } from "node:child_process";
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,8 @@ const DIST = join(ROOT, "dist");
 const next = join(ROOT, `.dist-next-${process.pid}`);
 const old = join(ROOT, `.dist-old-${process.pid}`);
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+/** How every browser bundle is built (also read by scripts/browser-bundle.ts and server/http/share-page.ts). */
+const bundleOptions = JSON.parse(readFileSync(join(ROOT, "clients/browser/bundle-options.json"), "utf8"));
 
 try {
   execFileSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", next], { cwd: ROOT, stdio: "inherit" });
@@ -22,14 +24,10 @@ try {
   // The script of the page behind every shareUrl (server/http/share-page.ts reads it next to itself):
   // the browser clients bundled as scripts/browser-bundle.ts bundles them, here and not at runtime.
   await build({
+    ...bundleOptions,
     absWorkingDir: ROOT,
     entryPoints: ["clients/browser/share-page.ts"],
     outfile: join(next, "server/http/share-page/share-page.js"),
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2020",
-    minify: true,
     logLevel: "warning",
   });
   if (existsSync(DIST)) renameSync(DIST, old);

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { BuildOptions } from "esbuild";
 import { Hono } from "hono";
 
 /**
@@ -19,6 +20,8 @@ const DIR = join(import.meta.dirname, "share-page");
 export const SHARE_BUNDLE_FILE = join(DIR, "share-page.js");
 /** The bundle's entry, bundled on demand when running from the sources (tests, tsx). */
 const SOURCE_ENTRY = join(import.meta.dirname, "../../clients/browser/share-page.ts");
+/** How every browser bundle is built, in one file that `npm run build` and `npm run size` read too. */
+const SOURCE_BUNDLE_OPTIONS = join(import.meta.dirname, "../../clients/browser/bundle-options.json");
 
 const HEADERS = {
   "cache-control": "no-cache",
@@ -39,7 +42,8 @@ export async function sharePageBundle(): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const { build } = await import("esbuild");
-  const result = await build({ entryPoints: [SOURCE_ENTRY], bundle: true, platform: "browser", format: "esm", target: "es2020", minify: true, write: false, logLevel: "silent" });
+  const options: BuildOptions = JSON.parse(await readFile(SOURCE_BUNDLE_OPTIONS, "utf8"));
+  const result = await build({ ...options, entryPoints: [SOURCE_ENTRY], write: false, logLevel: "silent" });
   const output = result.outputFiles[0];
   if (!output) throw new Error("esbuild produced no share page bundle");
   return output.text;
