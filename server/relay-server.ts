@@ -7,7 +7,8 @@ import { HandshakeError } from "../protocol/index.js";
 import { connectWithin, createClusterAdapter, destroyQuietly, redisClient, supportsRecovery, type AdapterFactory, type RelayRedisClient } from "./adapters.js";
 import type { RelayConfig } from "./config.js";
 import { createHttpApp, type ReadinessCheck } from "./http/app.js";
-import { rooms, typedNamespace, type RelayIo } from "./io/typed.js";
+import { commonNamespace, NAMESPACES, rooms, typedNamespace, type RelayIo } from "./io/typed.js";
+import { buildWsFramesOnlyForWsClients } from "./io/ws-frames-on-demand.js";
 import { createLogger, type Logger } from "./logger.js";
 import { mountHubNamespace } from "./namespaces/hub.js";
 import { mountRelayNamespace } from "./namespaces/relay.js";
@@ -149,6 +150,7 @@ export async function createRelayServer(config: RelayConfig, options: RelayServe
   const upgrades = new UpgradeRouter({ log, metrics }, { path: ENGINE_PATH, handleUpgrade: engineUpgrade }, () => lifecycle.closing, config.trustProxy);
   http.on("upgrade", upgrades.handle);
   io.use((_socket, next) => next(new HandshakeError("forbidden", "Connect to a typed namespace: /relay, /viewer, /runner, /terminal or /hub")));
+  buildWsFramesOnlyForWsClients(io, NAMESPACES.map((namespace) => commonNamespace(io, namespace).adapter));
 
   const ctx: RelayContext = {
     config,
