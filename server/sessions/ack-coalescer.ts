@@ -31,9 +31,13 @@ export class AckCoalescer {
   private readonly sent = new WeakMap<CliSocket, { at: number; seq: number }>();
   /** The marks not yet sent of connections acknowledged per event, in order (kept for the socket's life). */
   private readonly marks = new WeakMap<CliSocket, number[]>();
-  private readonly pending = new Set<CliSocket>();
+  /**
+   * The connections with an ack waiting, each with the moment its interval is over: the one entry of
+   * `due` that stands for it (an older entry, left by an ack sent before its time, is stale).
+   */
+  private readonly pending = new Map<CliSocket, number>();
   /** Each pending connection, by the tick its interval is over on. */
-  private readonly due: TickBuckets<CliSocket>;
+  private readonly due: TickBuckets<Scheduled>;
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | null = null;
 
@@ -58,29 +62,44 @@ export class AckCoalescer {
       this.send(socket);
       return;
     }
-    if (!this.pending.has(socket)) {
-      this.pending.add(socket);
-      this.due.add(socket, last.at + this.intervalMs);
-    }
+    if (!this.pending.has(socket)) this.schedule(socket, last.at + this.intervalMs);
     if (!this.timer) {
       this.timer = setInterval(() => this.sendDue(), this.tickMs);
       this.timer.unref();
     }
   }
 
+  private schedule(socket: CliSocket, dueAt: number): void {
+    this.pending.set(socket, dueAt);
+    this.due.add({ socket, dueAt }, dueAt);
+  }
+
   /** The tick: the pending acks whose connection's interval is over. */
   private sendDue(): void {
     const now = this.now();
-    for (const socket of this.due.takeDue(now)) {
-      if (!this.pending.has(socket)) continue;
-      const last = this.sent.get(socket);
-      // Sent since it was scheduled (and pending again), or a hair early: due again at its new time.
-      if (last && now - last.at < this.intervalMs) {
-        this.due.add(socket, last.at + this.intervalMs);
-        continue;
+    const due = this.due.takeDue(now);
+    let done = 0;
+    try {
+      for (; done < due.length; done++) {
+        const { socket, dueAt } = due[done] as Scheduled;
+        // Not pending any more, or pending again since with an entry of its own.
+        if (this.pending.get(socket) !== dueAt) continue;
+        const last = this.sent.get(socket);
+        // A hair early (the clock's rounding): due again at its exact time.
+        if (last && now - last.at < this.intervalMs) {
+          this.schedule(socket, last.at + this.intervalMs);
+          continue;
+        }
+        this.pending.delete(socket);
+        this.send(socket);
       }
-      this.pending.delete(socket);
-      this.send(socket);
+    } finally {
+      // Should a send throw, the connections not reached yet keep their entries: none is left pending
+      // with nothing scheduled to send its ack.
+      for (let i = done + 1; i < due.length; i++) {
+        const rest = due[i] as Scheduled;
+        this.due.add(rest, rest.dueAt);
+      }
     }
     if (this.pending.size === 0) this.stopTimer();
   }
@@ -105,9 +124,14 @@ export class AckCoalescer {
     this.pending.delete(socket);
   }
 
+  /** Entries in the timer's schedule, stale ones included (at most a few per pending connection). */
+  get scheduled(): number {
+    return this.due.size;
+  }
+
   /** Sends every pending ack now (the node stops). */
   flush(): void {
-    for (const socket of this.pending) this.send(socket);
+    for (const socket of this.pending.keys()) this.send(socket);
     this.pending.clear();
     this.stopTimer();
   }
@@ -144,6 +168,12 @@ export class AckCoalescer {
  * gets its acks in several packets rather than in one that grows without bound.
  */
 const MAX_MARKS_PER_ACK = 512;
+
+/** A connection's entry in the timer's schedule: the moment its interval is over. */
+interface Scheduled {
+  socket: CliSocket;
+  dueAt: number;
+}
 
 /** Ticks of the shared timer per interval: finer ticks, smaller bursts of writes. */
 const TICKS_PER_INTERVAL = 100;
