@@ -131,11 +131,10 @@ export function mountRunnerNamespace(ctx: RelayContext): void {
       ack?.({ ok: true });
     },
     runner_session_event: async (socket, { sessionId, event }, ack) => {
-      const record = await ctx.state.sessions.get(sessionId);
-      if (!record?.live || record.userId !== socket.data.userId || record.runnerId !== socket.data.runnerId) return refuse(socket, ack, "session", sessionId);
-      const outcome = await publishForRunner(ctx, sessionId, record.generation, record.isEphemeral, event, stackOf(socket));
-      // Refused when the session was re-registered meanwhile (its generation moved on).
-      if (!outcome.ok) return refuse(socket, ack, "session", sessionId);
+      const { userId, runnerId } = socket.data;
+      // Not live, not this user's, or not linked to this runner (the append checks it: one round trip).
+      const outcome = runnerId ? await publishForRunner(ctx, { userId, runnerId }, sessionId, event, stackOf(socket)) : undefined;
+      if (!outcome?.ok) return refuse(socket, ack, "session", sessionId);
       ack?.({ ok: true });
     },
     terminal_ready: (socket, payload, ack) => terminalFrame(socket, "terminal_ready", payload, ack),

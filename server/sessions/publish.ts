@@ -180,23 +180,24 @@ function sideEffects(conn: CliConnection, event: unknown, now: number, maxBytes:
 
 /**
  * `runner_session_event` (legacy 4.3, older runner generation): published like a CLI event (seq + 1,
- * log, broadcast), under the session's current generation, without hub side effects and without push.
- * The caller has checked that the session is live and linked to the sending runner.
+ * log, broadcast), without hub side effects and without push, if the session is live, the runner's
+ * user's and linked to that runner: checked by the append itself (`PublishInput.owner`), one round trip
+ * to shared state where a read of the record and then the append took two.
  */
-export async function publishForRunner(ctx: RelayContext, sessionId: string, generation: number, isEphemeral: boolean, event: unknown, stack: Stack): Promise<PublishOutcome> {
+export async function publishForRunner(ctx: RelayContext, owner: { userId: string; runnerId: string }, sessionId: string, event: unknown, stack: Stack): Promise<PublishOutcome> {
   const now = ctx.clock();
   const kind: PublishKind = isRecord(event) && event.type === "session_active" ? "state" : isRecord(event) && event.type === "heartbeat" ? "heartbeat" : "other";
   const eventJson = event === undefined ? undefined : JSON.stringify(event);
   const input: PublishInput = {
     sessionId,
-    generation,
     eventJson,
     kind,
     stateJson: kind === "state" && isRecord(event) && event.state !== undefined ? JSON.stringify(event.state) : undefined,
     now,
-    expiresAt: expiryFrom(ctx.config, isEphemeral, now),
-    ttlMs: sessionTtl(ctx.config, isEphemeral),
+    expiresAt: expiryFrom(ctx.config, false, now),
+    ttlMs: sessionTtl(ctx.config, false),
     bufferSize: ctx.config.eventBufferSize,
+    owner: { ...owner, ephemeral: { expiresAt: expiryFrom(ctx.config, true, now), ttlMs: sessionTtl(ctx.config, true) } },
   };
   const result = await ctx.state.sessions.publish(input);
   if (!result.ok) return { ok: false, reason: "invalid_token" };

@@ -111,7 +111,11 @@ export class MemorySessionStore implements SessionStore {
   async publish(input: PublishInput): Promise<PublishResult> {
     const entry = this.live(input.sessionId);
     if (!entry || !entry.record.live) return { ok: false, reason: "not_live" };
-    if (entry.record.generation !== input.generation) return { ok: false, reason: "stale" };
+    const owner = input.owner;
+    if (owner) {
+      if (entry.record.userId !== owner.userId || entry.record.runnerId !== owner.runnerId) return { ok: false, reason: "not_owner" };
+    } else if (entry.record.generation !== input.generation) return { ok: false, reason: "stale" };
+    const { expiresAt, ttlMs } = owner && entry.record.isEphemeral ? owner.ephemeral : input;
     if (input.dedupe) {
       const { streamId, seq, after } = input.dedupe;
       const position = entry.stream?.streamId === streamId ? entry.stream.seq : undefined;
@@ -125,8 +129,8 @@ export class MemorySessionStore implements SessionStore {
     if (input.kind === "state") entry.snapshot = { ...entry.snapshot, stateJson: input.stateJson, hasState: true };
     if (input.kind === "heartbeat") entry.snapshot = { ...entry.snapshot, heartbeatJson: input.eventJson };
     if (input.patch) Object.assign(entry.record, input.patch);
-    entry.record.expiresAt = input.expiresAt;
-    entry.dropAt = input.now + input.ttlMs;
+    entry.record.expiresAt = expiresAt;
+    entry.dropAt = input.now + ttlMs;
     return { ok: true, seq };
   }
 

@@ -202,7 +202,9 @@ return {outcome, prev, out}
  * KEYS: record, snapshot, events, expiry zset.
  * ARGV: id, prefix, generation, ttlMs, bufferSize, kind, ts, hasEvent, eventJson, hasStateJson,
  *       stateJson, expiresAt (tagged), nPatch, streamId ('' = no de-duplication), streamSeq,
- *       streamAfter ('' = none; PublishInput.dedupe.after), patch pairs...
+ *       streamAfter ('' = none; PublishInput.dedupe.after), ownerUserId ('' = no owner check: the
+ *       generation is checked instead; PublishInput.owner), ownerRunnerId, ephemeral ttlMs, ephemeral
+ *       expiresAt (tagged), patch pairs...
  * Returns {1, seq}, {2} for a duplicate (nothing appended) or {0, reason}.
  */
 export const PUBLISH = script(
@@ -210,7 +212,12 @@ export const PUBLISH = script(
   `
 local rec, snap, events, zset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('HGET', rec, 'live') ~= '1' then return {0, 'not_live'} end
-if redis.call('HGET', rec, 'generation') ~= ARGV[3] then return {0, 'stale'} end
+local ttl_arg, expires_arg = ARGV[4], ARGV[12]
+if ARGV[17] ~= '' then
+  local owner = redis.call('HMGET', rec, 'userId', 'runnerId', 'isEphemeral')
+  if owner[1] ~= ARGV[17] or owner[2] ~= ARGV[18] then return {0, 'not_owner'} end
+  if owner[3] == '1' then ttl_arg, expires_arg = ARGV[19], ARGV[20] end
+elseif redis.call('HGET', rec, 'generation') ~= ARGV[3] then return {0, 'stale'} end
 if ARGV[14] ~= '' then
   local stream = redis.call('HMGET', rec, 'streamId', 'streamSeq')
   local position = nil
@@ -218,7 +225,7 @@ if ARGV[14] ~= '' then
   if position and tonumber(ARGV[15]) <= position then return {2} end
   if ARGV[16] ~= '' and (not position or position < tonumber(ARGV[16])) then return {0, 'gap'} end
 end
-local ttl, size, kind = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local ttl, size, kind = tonumber(ttl_arg), tonumber(ARGV[5]), ARGV[6]
 local seq = redis.call('HINCRBY', rec, 'seq', 1)
 local entry
 if ARGV[8] == '1' then
@@ -246,8 +253,8 @@ elseif kind == 'heartbeat' then
     redis.call('HDEL', snap, 'heartbeat')
   end
 end
-apply_fields(rec, 17, tonumber(ARGV[13]))
-set_tagged(rec, 'expiresAt', ARGV[12])
+apply_fields(rec, 21, tonumber(ARGV[13]))
+set_tagged(rec, 'expiresAt', expires_arg)
 index_expiry(rec, zset, ARGV[1])
 keep_set(user_set(ARGV[2], redis.call('HGET', rec, 'userId')), ttl)
 -- last: Redis does not undo a script that fails midway, and a stream position stored without its

@@ -259,7 +259,7 @@ export class RedisSessionStore implements SessionStore {
     const pending = this.scripts.run(PUBLISH, this.sessionKeys(input.sessionId), [
       input.sessionId,
       this.prefix,
-      String(input.generation),
+      input.owner ? "" : String(input.generation),
       ttlArg(input.ttlMs),
       String(Math.floor(input.bufferSize)),
       input.kind,
@@ -273,6 +273,10 @@ export class RedisSessionStore implements SessionStore {
       input.dedupe?.streamId ?? "",
       input.dedupe ? String(input.dedupe.seq) : "0",
       input.dedupe?.after !== undefined ? String(input.dedupe.after) : "",
+      input.owner?.userId ?? "",
+      input.owner?.runnerId ?? "",
+      input.owner ? ttlArg(input.owner.ephemeral.ttlMs) : "0",
+      nullable(input.owner?.ephemeral.expiresAt == null ? null : String(input.owner.ephemeral.expiresAt)),
       ...patch,
     ]);
     const [ok, value] = replyArray(await pending, "publish");
@@ -280,7 +284,7 @@ export class RedisSessionStore implements SessionStore {
     if (status === 1) return { ok: true, seq: replyNumber(value, "publish") };
     if (status === 2) return { ok: true, duplicate: true };
     const reason = replyString(value, "publish");
-    if (reason !== "stale" && reason !== "not_live" && reason !== "gap") throw new Error(`Unexpected publish refusal ${reason}`);
+    if (reason !== "stale" && reason !== "not_live" && reason !== "gap" && reason !== "not_owner") throw new Error(`Unexpected publish refusal ${reason}`);
     return { ok: false, reason };
   }
 

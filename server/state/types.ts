@@ -107,9 +107,27 @@ export interface ClaimResult {
 
 export type PublishKind = "state" | "heartbeat" | "other";
 
-export interface PublishInput {
+/**
+ * An event to append: a CLI's, under the registration it belongs to (`generation`: refused as `stale`
+ * once the session registered again), or a runner's, under the session's ownership (`owner`).
+ */
+export type PublishInput = PublishFields & ({ generation: number; owner?: undefined } | { owner: PublishOwner; generation?: undefined });
+
+/**
+ * A runner's event (`runner_session_event`): the session must be live, this user's and linked to this
+ * runner, checked in the same atomic step as the append (one round trip to shared state, not a read
+ * and then the append); the event belongs to the session, whichever registration is live. When the
+ * record is ephemeral, `ephemeral` gives its expiry and TTL instead of `expiresAt` and `ttlMs`. Refused
+ * as `not_owner`.
+ */
+export interface PublishOwner {
+  userId: string;
+  runnerId: string;
+  ephemeral: { expiresAt: number | null; ttlMs: number };
+}
+
+export interface PublishFields {
   sessionId: string;
-  generation: number;
   /** The event as JSON text, or undefined when the frame carried no event. */
   eventJson: string | undefined;
   kind: PublishKind;
@@ -143,7 +161,7 @@ export type PublishResult =
   | { ok: true; seq: number }
   /** Already stored (a resend): nothing was appended. */
   | { ok: true; duplicate: true }
-  | { ok: false; reason: "stale" | "not_live" | "gap" };
+  | { ok: false; reason: "stale" | "not_live" | "gap" | "not_owner" };
 
 export interface LoggedEvent {
   seq: number;

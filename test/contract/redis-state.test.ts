@@ -2,7 +2,7 @@ import { createRedisClient, type RelayRedisClient } from "../../server/adapters.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hashSecret, newId } from "../../server/auth/secrets.js";
 import { createRedisState } from "../../server/state/redis.js";
-import type { ClaimInput, PublishInput, SharedState } from "../../server/state/types.js";
+import type { ClaimInput, PublishFields, PublishInput, SharedState } from "../../server/state/types.js";
 import { startRedis, uniquePrefix, type TestRedis } from "../helpers/redis.js";
 import { describeStateContract } from "./state.contract.js";
 
@@ -88,7 +88,7 @@ describe("redis state: layout and plumbing", () => {
     newId,
     ...overrides,
   });
-  const publishInput = (sessionId: string, overrides: Partial<PublishInput> = {}): PublishInput => ({
+  const publishInput = (sessionId: string, overrides: Partial<PublishFields> = {}): PublishInput => ({
     sessionId,
     generation: 1,
     eventJson: '{"type":"x"}',

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hashSecret, newId, randomHex } from "../../server/auth/secrets.js";
 import type {
   ClaimInput,
+  PublishFields,
   PublishInput,
   PushSubscriptionRecord,
   RunnerRegistration,
@@ -39,7 +40,7 @@ function claimInput(overrides: Partial<ClaimInput> = {}): ClaimInput {
   };
 }
 
-function publishInput(record: Pick<SessionRecord, "sessionId" | "generation">, overrides: Partial<PublishInput> = {}): PublishInput {
+function publishInput(record: Pick<SessionRecord, "sessionId" | "generation">, overrides: Partial<PublishFields> = {}): PublishInput {
   return {
     sessionId: record.sessionId,
     generation: record.generation,
@@ -375,6 +376,41 @@ export function describeStateContract(name: string, setup: () => Promise<Contrac
         const view = await state.sessions.view(record.sessionId, 0);
         expect(view?.log).toEqual({ complete: true, events: [1, 2, 5, 6, 1].map((c, i) => expect.objectContaining({ seq: i + 1, eventJson: `{"c":${c}}` })).concat([expect.objectContaining({ seq: 6 })]) });
         expect((await state.sessions.get(record.sessionId))?.seq).toBe(6);
+      });
+
+      it("appends a runner's event only for a live session of its user linked to it, in the same step", async () => {
+        const { record } = await state.sessions.claim(claimInput());
+        const owner = { userId: "u1", runnerId: "r1", ephemeral: { expiresAt: Date.now() + 5_000, ttlMs: 30_000 } };
+        const asRunner = (o: typeof owner) => {
+          const { generation: _generation, ...fields } = publishInput(record, { eventJson: '{"type":"runner"}' });
+          return state.sessions.publish({ ...fields, owner: o });
+        };
+        // No runner linked yet, then another runner, another user.
+        expect(await asRunner(owner)).toEqual({ ok: false, reason: "not_owner" });
+        await state.sessions.linkRunner(record.sessionId, { runnerId: "r1", runnerName: null });
+        expect(await asRunner({ ...owner, runnerId: "r2" })).toEqual({ ok: false, reason: "not_owner" });
+        expect(await asRunner({ ...owner, userId: "u2" })).toEqual({ ok: false, reason: "not_owner" });
+        expect((await state.sessions.get(record.sessionId))?.seq).toBe(0);
+        expect(await asRunner(owner)).toEqual({ ok: true, seq: 1 });
+        // Under whichever registration is live: the runner's event belongs to the session.
+        const again = await state.sessions.claim(claimInput({ sessionId: record.sessionId }));
+        await state.sessions.linkRunner(record.sessionId, { runnerId: "r1", runnerName: null });
+        expect(await asRunner(owner)).toEqual({ ok: true, seq: 2 });
+        // A durable session keeps the caller's expiry (none), not the ephemeral one.
+        expect((await state.sessions.get(record.sessionId))?.expiresAt).toBeNull();
+        await state.sessions.end(record.sessionId, again.record.generation, Date.now(), 60_000);
+        expect(await asRunner(owner)).toEqual({ ok: false, reason: "not_live" });
+        const view = await state.sessions.view(record.sessionId, 0);
+        expect(view?.log).toEqual({ complete: true, events: [1, 2].map((seq) => expect.objectContaining({ seq, eventJson: '{"type":"runner"}' })) });
+      });
+
+      it("gives a runner's event on an ephemeral session the ephemeral expiry", async () => {
+        const { record } = await state.sessions.claim(claimInput({ isEphemeral: true, expiresAt: Date.now() + 1_000 }));
+        await state.sessions.linkRunner(record.sessionId, { runnerId: "r1", runnerName: null });
+        const expiresAt = Date.now() + 90_000;
+        const { generation: _generation, ...fields } = publishInput(record, { expiresAt: null, ttlMs: 60_000 });
+        expect(await state.sessions.publish({ ...fields, owner: { userId: "u1", runnerId: "r1", ephemeral: { expiresAt, ttlMs: 120_000 } } })).toEqual({ ok: true, seq: 1 });
+        expect((await state.sessions.get(record.sessionId))?.expiresAt).toBe(expiresAt);
       });
 
       it("checks the generation before de-duplicating, and forgets the stream with the incarnation", async () => {

@@ -330,6 +330,17 @@ describe("runner flows", () => {
       expect((await listRunners(h, h.alice)).find((r) => r.runnerId === runnerId)).toMatchObject({ sessionCount: 0 });
     });
 
+    it("refuses runner_session_event from a runner connection that never registered, even for a session without a runner", async () => {
+      const runner = h.track(connectRunner(h.node.url, h.alice.key));
+      const rec = new Recorder(runner);
+      await connected(runner);
+      const { cli, token, sessionId } = await cliOf(h, h.alice);
+      runner.emit("runner_session_event", { sessionId, event: { type: "message_update", text: "injected" } });
+      await rec.next("error");
+      expect(rec.named("error")).toEqual([{ code: "not_found", message: `Unknown session: ${sessionId}` }]);
+      expect(await publish(cli, token, { type: "agent_start" })).toBe(1);
+    });
+
     it("does not let another runner resolve a REST spawn waiting on its runner", async () => {
       const asked = await runnerOf(h, h.alice);
       const other = await runnerOf(h, h.alice);
