@@ -11,8 +11,6 @@ import { PROTOCOL_VERSION, type RelayClientToServer, type RelayServerToClient, t
 
 export const CONNECT_TIMEOUT_MS = 20_000;
 
-export { withTimeout };
-
 /** Problems a phase saw that are not event losses: refusals, unexpected closes. */
 export interface Incidents {
   cliErrors: number;
